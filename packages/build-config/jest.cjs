@@ -1,0 +1,32 @@
+/**
+ * Base Jest options: TypeScript tests compiled by ts-jest to CommonJS, with the
+ * repository's strict settings kept but module syntax relaxed for the test runtime.
+ * @param {import("jest").Config} [overrides]
+ * @returns {import("jest").Config}
+ */
+function jestConfig(overrides = {}) {
+  return {
+    testEnvironment: "node",
+    roots: ["<rootDir>/test"],
+    testMatch: ["**/*.test.ts"],
+    transform: {
+      "^.+\\.ts$": [
+        "ts-jest",
+        {
+          tsconfig: {
+            isolatedModules: true,
+            module: "commonjs",
+            moduleResolution: "node10",
+            verbatimModuleSyntax: false,
+            target: "ES2022",
+            lib: ["ES2022", "ESNext.Disposable", "DOM"],
+            esModuleInterop: true,
+          },
+        },
+      ],
+    },
+    ...overrides,
+  };
+}
+
+module.exports = { jestConfig };

@@ -1,0 +1,41 @@
+/** An opaque handle returned by {@link Clock.setTimeout}. */
+export type TimerHandle = unknown;
+
+/**
+ * Time as the engine sees it. Validity and deadlines use `now()`, a monotonic clock, so a
+ * wall-clock step (NTP, a VM resume) never stretches a lock. Replace it in tests to control time.
+ */
+export interface Clock {
+  /** Monotonic milliseconds from an arbitrary origin (default `performance.now()`). */
+  now(): number;
+  /** Wall-clock epoch milliseconds, used only for `Lock.expiration` (default `Date.now()`). */
+  wallNow(): number;
+  /** Schedule `callback` after `ms` milliseconds. */
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  /** Cancel a timer from {@link Clock.setTimeout}; unknown handles are ignored. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** The default clock: `performance.now()`, `Date.now()` and the global timers. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** Resolve after `ms` on `clock`, or reject with the signal's reason once it aborts. */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clock.clearTimeout(handle);
+      reject(signal?.reason);
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,45 @@
+export { type Clock, systemClock, type TimerHandle } from "./clock";
+export {
+  AbortedError,
+  ExecutionError,
+  InvalidArgumentError,
+  type InvalidArgumentReason,
+  LockConflictError,
+  LockExpiredError,
+  LockLostError,
+  NodeError,
+  NodeTimeoutError,
+  QuorumUnreachableError,
+  RedlockError,
+  type RedlockErrorCode,
+  ResourceLockedError,
+  ScriptNotSupportedError,
+  UnexpectedReplyError,
+} from "./errors";
+export type { RedlockEvents, RedlockListener } from "./events";
+export { Lock } from "./lock";
+export { Redlock } from "./redlock";
+export type { ReleaseOutcome, ReleaseResult } from "./release-result";
+export type { LockScript, RunOptions, ScriptRunner } from "./script-runner";
+export {
+  ACQUIRE_SCRIPT,
+  createScript,
+  defaultScripts,
+  EXTEND_SCRIPT,
+  RELEASE_SCRIPT,
+  type LockScripts,
+  type ScriptOverride,
+  type ScriptOverrides,
+} from "./scripts";
+export {
+  type AcquireSettings,
+  defaultSettings,
+  type RedlockOptions,
+  type Settings,
+  type UsingSettings,
+} from "./settings";
+export { sha1 } from "./sha1";
+export type { ExecutionResult, ExecutionStats } from "./stats";
+export type { RedlockAbortSignal, UsingContext, UsingRoutine } from "./using";
+export { MAX_DURATION } from "./validate";
+export { drift, quorum, validity } from "./validity";

@@ -1,0 +1,135 @@
+import type { Clock } from "../clock";
+import { LockConflictError, NodeError, NodeTimeoutError } from "../errors";
+import type { LockScript, ScriptRunner } from "../script-runner";
+import type { ExecutionStats } from "../stats";
+import { quorum } from "../validity";
+
+/** How one node's reply counts: a vote for (with an optional detail) or against. */
+export type Vote<D> = { readonly for: true; readonly detail: D } | { readonly for: false; readonly error: Error };
+
+/** Turns a node's raw reply into a vote; throws `UnexpectedReplyError` on a malformed reply. */
+export type Classify<D> = (reply: unknown, runner: ScriptRunner, name: string) => Vote<D>;
+
+/** What the engine knows when it decides an attempt, before slow nodes have answered. */
+export interface Decision<D> {
+  readonly granted: boolean;
+  /** Details of the votes for, in arrival order. */
+  readonly details: readonly D[];
+  /** Nodes that voted against because another lock holds a resource. */
+  readonly conflicts: number;
+  /** Nodes that failed: errors, timeouts, malformed replies. */
+  readonly failures: readonly NodeError[];
+  /** Longest remaining TTL reported by a conflicting node, in ms (0 when unknown). */
+  readonly holderTtl: number;
+  /** Resolves with every vote once all nodes answered or timed out; never rejects. */
+  readonly stats: Promise<ExecutionStats>;
+}
+
+export interface AttemptOptions<D> {
+  readonly runners: readonly ScriptRunner[];
+  readonly names: readonly string[];
+  readonly script: LockScript;
+  readonly keys: readonly string[];
+  readonly args: readonly (string | number)[];
+  readonly timeout: number;
+  readonly clock: Clock;
+  readonly classify: Classify<D>;
+  readonly onNodeError: (error: NodeError) => void;
+}
+
+/**
+ * Send one script to every node in parallel and resolve as soon as the outcome is certain: a
+ * quorum voted for, or so many voted against that a quorum is impossible. Slow nodes are never
+ * waited for beyond that; a node silent for `timeout` ms counts against.
+ */
+export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> {
+  const { runners, names, clock } = options;
+  const membershipSize = runners.length;
+  const quorumSize = quorum(membershipSize);
+  const stats: ExecutionStats = {
+    membershipSize,
+    quorumSize,
+    votesFor: new Set(),
+    votesAgainst: new Map(),
+  };
+  const details: D[] = [];
+  const failures: NodeError[] = [];
+  let conflicts = 0;
+  let holderTtl = 0;
+  let pending = membershipSize;
+  let settleStats: (value: ExecutionStats) => void = () => {};
+  const statsPromise = new Promise<ExecutionStats>((resolve) => {
+    settleStats = resolve;
+  });
+
+  return new Promise((resolve) => {
+    let decided = false;
+    const decide = (granted: boolean) => {
+      decided = true;
+      resolve({ granted, details, conflicts, failures, holderTtl, stats: statsPromise });
+    };
+    const record = (runner: ScriptRunner, name: string, vote: Vote<D>) => {
+      if (vote.for) {
+        stats.votesFor.add(runner);
+        details.push(vote.detail);
+      } else {
+        stats.votesAgainst.set(runner, vote.error);
+        if (vote.error instanceof LockConflictError) {
+          conflicts++;
+          holderTtl = Math.max(holderTtl, vote.error.holderTtl);
+        } else {
+          const error = toNodeError(vote.error, name);
+          failures.push(error);
+          options.onNodeError(error);
+        }
+      }
+      pending--;
+      if (!decided) {
+        if (stats.votesFor.size >= quorumSize) decide(true);
+        else if (stats.votesAgainst.size > membershipSize - quorumSize) decide(false);
+      }
+      if (pending === 0) settleStats(stats);
+    };
+
+    runners.forEach((runner, i) => {
+      const name = names[i] as string;
+      const controller = new AbortController();
+      let done = false;
+      const finish = (vote: Vote<D>) => {
+        if (done) return;
+        done = true;
+        clock.clearTimeout(timer);
+        record(runner, name, vote);
+      };
+      const timer = clock.setTimeout(() => {
+        finish({ for: false, error: new NodeTimeoutError(name, options.timeout) });
+        controller.abort(new NodeTimeoutError(name, options.timeout));
+      }, options.timeout);
+      let reply: Promise<unknown>;
+      try {
+        reply = runner.run(options.script, options.keys, options.args, { signal: controller.signal });
+      } catch (error) {
+        reply = Promise.reject(error);
+      }
+      Promise.resolve(reply).then(
+        (value) => {
+          let vote: Vote<D>;
+          try {
+            vote = options.classify(value, runner, name);
+          } catch (error) {
+            vote = { for: false, error: error as Error };
+          }
+          finish(vote);
+        },
+        (error: unknown) => finish({ for: false, error: toNodeError(error, name) }),
+      );
+    });
+  });
+}
+
+/** Wrap anything a runner threw so it carries the node's name and the original as `cause`. */
+export function toNodeError(error: unknown, node: string): NodeError {
+  if (error instanceof NodeError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new NodeError(node, message, { cause: error });
+}

@@ -1,0 +1,46 @@
+import { LockConflictError, UnexpectedReplyError } from "../errors";
+import type { Classify } from "./attempt";
+
+const isInteger = (value: unknown): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value);
+
+/**
+ * Acquire and extend reply with the number of keys now held; anything else that is an integer
+ * means another lock holds a key (a negative value is minus the holder's remaining TTL).
+ */
+export function countVote(keyCount: number, script: string): Classify<number> {
+  return (reply, _runner, name) => {
+    if (!isInteger(reply)) throw new UnexpectedReplyError(name, script, reply);
+    if (reply === keyCount) return { for: true, detail: reply };
+    return {
+      for: false,
+      error: new LockConflictError(
+        name,
+        `${script} applied to ${Math.max(reply, 0)} of ${keyCount} resources: another lock holds them`,
+        reply < 0 ? -reply : 0,
+      ),
+    };
+  };
+}
+
+/** Per-node answer to a release: keys deleted, keys already gone (the rest hold another value). */
+export interface ReleaseDetail {
+  readonly deleted: number;
+  readonly missing: number;
+}
+
+/** Release replies with `[deleted, missing]`; a plain count (v5-style custom script) means deleted. */
+export function releaseVote(keyCount: number): Classify<ReleaseDetail> {
+  return (reply, _runner, name) => {
+    if (isInteger(reply) && reply >= 0 && reply <= keyCount) {
+      return { for: true, detail: { deleted: reply, missing: 0 } };
+    }
+    if (Array.isArray(reply) && reply.length === 2) {
+      const [deleted, missing] = reply as unknown[];
+      if (isInteger(deleted) && isInteger(missing) && deleted >= 0 && missing >= 0) {
+        if (deleted + missing <= keyCount) return { for: true, detail: { deleted, missing } };
+      }
+    }
+    throw new UnexpectedReplyError(name, "release", reply);
+  };
+}

@@ -1,0 +1,490 @@
+import { type Clock, sleep, systemClock } from "./clock";
+import {
+  AbortedError,
+  type ExecutionError,
+  InvalidArgumentError,
+  LockExpiredError,
+  QuorumUnreachableError,
+  ResourceLockedError,
+} from "./errors";
+import { TypedEmitter } from "./events";
+import { type Classify, type Decision, runAttempt } from "./internal/attempt";
+import { keepAttempt } from "./internal/attempts";
+import { randomValue } from "./internal/random";
+import { countVote, type ReleaseDetail, releaseVote } from "./internal/replies";
+import { Lock, lockTimes } from "./lock";
+import type { ReleaseOutcome, ReleaseResult } from "./release-result";
+import type { LockScript, ScriptRunner } from "./script-runner";
+import { createScript, defaultScripts, type LockScripts, type ScriptOverrides } from "./scripts";
+import {
+  type AcquireSettings,
+  defaultSettings,
+  type RedlockOptions,
+  type Settings,
+  type UsingSettings,
+} from "./settings";
+import type { ExecutionStats } from "./stats";
+import { type UsingRoutine, using } from "./using";
+import {
+  validateDuration,
+  validateResources,
+  validateRunners,
+  validateSettings,
+} from "./validate";
+import { drift, validity } from "./validity";
+
+/**
+ * Distributed locks over one or more independent Redis nodes (the Redlock algorithm).
+ *
+ * Each node is reached through a {@link ScriptRunner}; adapter packages build them from driver
+ * clients. A lock is held when a majority of nodes granted it and time is left after
+ * subtracting the time spent and the clock-drift allowance.
+ *
+ * @example
+ * ```ts
+ * const redlock = new Redlock([runnerA, runnerB, runnerC]);
+ * const lock = await redlock.acquire(["invoice:42"], 5000);
+ * try { await work(); } finally { await lock.release(); }
+ * ```
+ */
+export class Redlock extends TypedEmitter {
+  /** The nodes, in the order given (duplicates removed). */
+  readonly runners: ReadonlySet<ScriptRunner>;
+  /** The effective default settings. */
+  readonly settings: Readonly<Settings>;
+  /** The scripts in use, with their SHA-1 digests. */
+  readonly scripts: LockScripts;
+  /** Prefix applied to every resource name to form its key. */
+  readonly keyPrefix: string;
+  /** The clock used for validity and timers. */
+  readonly clock: Clock;
+  readonly #runners: ScriptRunner[];
+  readonly #names: string[];
+
+  /**
+   * @param runners one runner per independent Redis node
+   * @param settings default settings and instance options
+   * @param scripts replacement scripts, or functions that edit the defaults
+   * @throws {InvalidArgumentError} for no runners, an object that is not a runner, a bad setting
+   *   or a script override that is neither a string nor a function
+   */
+  constructor(
+    runners: Iterable<ScriptRunner>,
+    settings: RedlockOptions = {},
+    scripts: ScriptOverrides = {},
+  ) {
+    super();
+    this.#runners = validateRunners(runners);
+    validateSettings(settings);
+    this.#names = this.#runners.map((runner, i) =>
+      typeof runner.name === "string" && runner.name ? runner.name : `node-${i}`,
+    );
+    this.runners = new Set(this.#runners);
+    this.settings = Object.freeze(merge(defaultSettings, settings));
+    this.keyPrefix = settings.keyPrefix ?? "";
+    this.clock = settings.clock ?? systemClock;
+    this.scripts = Object.freeze({
+      acquireScript: override("acquire", defaultScripts.acquireScript, scripts?.acquireScript),
+      extendScript: override("extend", defaultScripts.extendScript, scripts?.extendScript),
+      releaseScript: override("release", defaultScripts.releaseScript, scripts?.releaseScript),
+    });
+  }
+
+  /** Close every runner that supports it (`quit()`). */
+  async quit(): Promise<void> {
+    await Promise.all(this.#runners.map((runner) => runner.quit?.()));
+  }
+
+  /**
+   * Acquire a lock on `resources` for `duration` milliseconds.
+   * @param resources one resource name or several (locked all-or-nothing)
+   * @param duration lock TTL in ms, a positive integer
+   * @throws {ResourceLockedError} another lock holds the resources after every retry
+   * @throws {QuorumUnreachableError} too many nodes failed for a quorum
+   * @throws {LockExpiredError} a quorum answered too late to leave any validity
+   * @throws {AbortedError} `settings.signal` aborted
+   * @throws {InvalidArgumentError} bad input; nothing was sent
+   */
+  async acquire(
+    resources: string | readonly string[],
+    duration: number,
+    settings?: AcquireSettings,
+  ): Promise<Lock> {
+    const names = validateResources(resources);
+    validateDuration(duration);
+    validateSettings(settings);
+    const s = merge(this.settings, settings);
+    const driftMs = drift(duration, s.driftFactor);
+    if (duration <= driftMs) {
+      throw new InvalidArgumentError(
+        "INVALID_DURATION",
+        "duration",
+        `${duration} ms is not longer than the drift allowance (${driftMs} ms); no validity would be left.`,
+      );
+    }
+    const keys = this.#keys(names);
+    const signal = settings?.signal;
+    const giveUpAt =
+      settings?.acquireTimeout === undefined
+        ? Number.POSITIVE_INFINITY
+        : this.clock.now() + settings.acquireTimeout;
+    const attempts: Promise<ExecutionStats>[] = [];
+    const timeout = Math.min(s.nodeTimeout, duration - driftMs);
+
+    for (let n = 1; ; n++) {
+      if (signal?.aborted) throw aborted(names, attempts, signal);
+      // A fresh value per attempt: a late release of a failed attempt can never delete the
+      // keys of a later one.
+      const value = randomValue();
+      const start = this.clock.now();
+      const attempt = this.#attempt(
+        this.scripts.acquireScript,
+        keys,
+        [value, duration],
+        timeout,
+        countVote(keys.length, "acquire"),
+      );
+      let decision: Decision<number>;
+      try {
+        decision = await raceSignal(attempt, signal);
+      } catch {
+        await this.#releasePartial(keys, value, timeout);
+        throw aborted(names, attempts, signal);
+      }
+      keepAttempt(attempts, decision.stats);
+
+      let error: ExecutionError;
+      if (decision.granted) {
+        const left = validity(duration, this.clock.now() - start, s.driftFactor);
+        if (left > 0) {
+          const lock = new Lock(this, names, value, attempts, this.clock.wallNow() + left, {
+            deadline: start + duration - driftMs,
+            keysGoneBy: start + duration + driftMs,
+          });
+          this.emit("acquired", lock);
+          return lock;
+        }
+        error = new LockExpiredError(
+          `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
+          attempts,
+        );
+      } else {
+        error = failure("acquire", names, decision, attempts, this.#runners.length);
+      }
+      // Step 5 of the algorithm: undo partial grants on every node before trying again, so our
+      // own keys never block other contenders (or us) until they expire.
+      if (mayHaveWritten(decision, this.#runners.length)) {
+        await this.#releasePartial(keys, value, timeout);
+      }
+      if (n >= maxAttempts(s.retryCount)) throw error;
+      const delay = retryDelay(s);
+      if (this.clock.now() + delay >= giveUpAt) throw error;
+      try {
+        await sleep(this.clock, delay, signal);
+      } catch {
+        throw aborted(names, attempts, signal);
+      }
+    }
+  }
+
+  /**
+   * Extend a valid lock to `duration` ms from now. Resolves with a new `Lock`; the one passed
+   * in is retired (`expiration` 0). Retries only while the lock is still valid, and never
+   * re-creates keys that were lost.
+   * @throws {LockExpiredError} the lock's validity ran out before or during the extension
+   * @throws {ResourceLockedError} another lock took the resources on a majority of nodes
+   * @throws {QuorumUnreachableError} too many nodes failed
+   * @throws {InvalidArgumentError} bad input; the lock is left untouched
+   */
+  async extend(existing: Lock, duration: number, settings?: AcquireSettings): Promise<Lock> {
+    validateLock(existing);
+    validateDuration(duration);
+    validateSettings(settings);
+    const s = merge(this.settings, settings);
+    const keys = this.#keys(existing.resources);
+    const attempts: Promise<ExecutionStats>[] = [];
+    const driftMs = drift(duration, s.driftFactor);
+
+    for (let n = 1; ; n++) {
+      const remaining = existing.remainingTime();
+      if (remaining <= 0) {
+        throw new LockExpiredError(
+          `Cannot extend the lock on ${list(existing.resources)}: it has already expired.`,
+          attempts,
+        );
+      }
+      const start = this.clock.now();
+      const decision = await this.#attempt(
+        this.scripts.extendScript,
+        keys,
+        [existing.value, duration],
+        Math.min(s.nodeTimeout, remaining),
+        countVote(keys.length, "extend"),
+      );
+      keepAttempt(attempts, decision.stats);
+      const left = validity(duration, this.clock.now() - start, s.driftFactor);
+      if (decision.granted && left > 0) {
+        const lock = new Lock(
+          this,
+          existing.resources,
+          existing.value,
+          attempts,
+          this.clock.wallNow() + left,
+          { deadline: start + duration - driftMs, keysGoneBy: start + duration + driftMs },
+        );
+        existing.expiration = 0;
+        this.emit("extended", lock, existing);
+        return lock;
+      }
+      const error = decision.granted
+        ? new LockExpiredError(`Extended ${list(existing.resources)} too late: no validity left.`, attempts)
+        : failure("extend", existing.resources, decision, attempts, this.#runners.length);
+      if (n >= maxAttempts(s.retryCount) || error instanceof ResourceLockedError) throw error;
+      const delay = retryDelay(s);
+      if (delay >= existing.remainingTime()) throw error;
+      await sleep(this.clock, delay);
+    }
+  }
+
+  /**
+   * Release a lock on every node. Idempotent and bounded: it never throws because the lock
+   * already expired, and it retries (only with an explicit `retryCount`) no longer than the keys
+   * could live. The lock is invalidated at once (`expiration` 0).
+   * @returns the outcome: `released`, `expired`, `not-held` or `partial`
+   * @throws {InvalidArgumentError} if `lock` is not a lock
+   */
+  async release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
+    validateLock(lock);
+    validateSettings(settings);
+    const s = merge(this.settings, { ...settings, retryCount: settings?.retryCount ?? 0 });
+    const keysGoneBy = lockTimes(lock)?.keysGoneBy ?? this.clock.now();
+    lock.expiration = 0;
+    const keys = this.#keys(lock.resources);
+    const attempts: Promise<ExecutionStats>[] = [];
+
+    for (let n = 1; ; n++) {
+      const decision = await this.#attempt(
+        this.scripts.releaseScript,
+        keys,
+        [lock.value],
+        s.nodeTimeout,
+        releaseVote(keys.length),
+      );
+      keepAttempt(attempts, decision.stats);
+      const delay = retryDelay(s);
+      const retry =
+        !decision.granted &&
+        n < maxAttempts(s.retryCount) &&
+        this.clock.now() + delay < keysGoneBy;
+      if (retry) {
+        await sleep(this.clock, delay);
+        continue;
+      }
+      const result = releaseResult(decision, keys.length, attempts);
+      this.emit("released", lock, result);
+      return result;
+    }
+  }
+
+  /**
+   * Run `routine` while holding a lock that is extended automatically, then release it.
+   *
+   * The routine's `signal` aborts when the lock can no longer be relied on: an extension
+   * failed and the local validity deadline passed, or the caps (`maxExtensions`,
+   * `maxHoldTime`) stopped extensions. Check it before every side effect. The routine's result
+   * or error is always what `using()` settles with; release problems never replace it.
+   * @throws what `acquire()` throws, or what the routine throws
+   */
+  using<T>(resources: string | readonly string[], duration: number, routine: UsingRoutine<T>): Promise<T>;
+  using<T>(
+    resources: string | readonly string[],
+    duration: number,
+    settings: UsingSettings | undefined,
+    routine: UsingRoutine<T>,
+  ): Promise<T>;
+  using<T>(
+    resources: string | readonly string[],
+    duration: number,
+    settingsOrRoutine: UsingSettings | UsingRoutine<T> | undefined,
+    maybeRoutine?: UsingRoutine<T>,
+  ): Promise<T> {
+    const routine = typeof settingsOrRoutine === "function" ? settingsOrRoutine : maybeRoutine;
+    const settings = typeof settingsOrRoutine === "function" ? undefined : settingsOrRoutine;
+    return using(this, resources, duration, settings, routine);
+  }
+
+  #keys(resources: readonly string[]): string[] {
+    return this.keyPrefix ? resources.map((name) => this.keyPrefix + name) : [...resources];
+  }
+
+  #attempt<D>(
+    script: LockScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    timeout: number,
+    classify: Classify<D>,
+  ): Promise<Decision<D>> {
+    return runAttempt({
+      runners: this.#runners,
+      names: this.#names,
+      script,
+      keys,
+      args,
+      timeout: Math.max(1, timeout),
+      clock: this.clock,
+      classify,
+      onNodeError: (error) => this.emit("error", error),
+    });
+  }
+
+  async #releasePartial(keys: readonly string[], value: string, timeout: number): Promise<void> {
+    await this.#attempt(this.scripts.releaseScript, keys, [value], timeout, releaseVote(keys.length));
+  }
+}
+
+function merge(base: Readonly<Settings>, overrides?: Partial<Settings>): Settings {
+  const out: Record<string, number> = { ...base };
+  if (overrides) {
+    for (const key of Object.keys(defaultSettings) as (keyof Settings)[]) {
+      const value = overrides[key];
+      if (typeof value === "number") out[key] = value;
+    }
+  }
+  return out as unknown as Settings;
+}
+
+function override(
+  name: LockScript["name"],
+  script: LockScript,
+  replacement: ScriptOverrides[keyof ScriptOverrides],
+): LockScript {
+  if (replacement === undefined) return script;
+  const source = typeof replacement === "function" ? replacement(script.source) : replacement;
+  if (typeof source !== "string" || source.length === 0) {
+    throw new InvalidArgumentError(
+      "INVALID_SCRIPT",
+      `scripts.${name}Script`,
+      "expected Lua source, or a function that takes the default source and returns Lua source.",
+    );
+  }
+  return source === script.source ? script : createScript(name, source);
+}
+
+function validateLock(lock: unknown): asserts lock is Lock {
+  const candidate = lock as Partial<Lock> | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.value !== "string" ||
+    !Array.isArray(candidate.resources) ||
+    candidate.resources.length === 0 ||
+    typeof candidate.remainingTime !== "function"
+  ) {
+    throw new InvalidArgumentError("INVALID_LOCK", "lock", "expected a Lock returned by acquire() or extend().");
+  }
+}
+
+/** `retryCount` as a number of attempts; -1 and Infinity mean unlimited. */
+export function maxAttempts(retryCount: number): number {
+  return retryCount < 0 || retryCount === Number.POSITIVE_INFINITY
+    ? Number.POSITIVE_INFINITY
+    : retryCount + 1;
+}
+
+/** `retryDelay ± retryJitter`, never negative. */
+export function retryDelay(settings: Settings, random: () => number = Math.random): number {
+  const jitter = Math.floor((random() * 2 - 1) * settings.retryJitter);
+  return Math.max(0, settings.retryDelay + jitter);
+}
+
+/** Could this failed attempt have left keys on some node? (Conflict votes write nothing.) */
+function mayHaveWritten(decision: Decision<unknown>, membership: number): boolean {
+  return decision.details.length > 0 || decision.conflicts < membership;
+}
+
+function failure(
+  operation: "acquire" | "extend",
+  resources: readonly string[],
+  decision: Decision<unknown>,
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  membership: number,
+): ExecutionError {
+  const failed = decision.failures;
+  const unreachable = membership - failed.length < Math.floor(membership / 2) + 1;
+  if (!unreachable && decision.conflicts > 0) {
+    const verb = operation === "acquire" ? "is held by another lock" : "was taken by another lock";
+    return new ResourceLockedError(
+      `Could not ${operation} ${list(resources)}: it ${verb} on ${decision.conflicts} of ${membership} nodes.`,
+      attempts,
+    );
+  }
+  const reasons = failed.map((error) => error.message).join("; ");
+  return new QuorumUnreachableError(
+    `Could not ${operation} ${list(resources)}: ${failed.length} of ${membership} nodes failed` +
+      (reasons ? ` (${reasons})` : "") +
+      ".",
+    attempts,
+    { cause: failed.length === 1 ? failed[0] : new AggregateError(failed, reasons) },
+  );
+}
+
+function releaseResult(
+  decision: Decision<ReleaseDetail>,
+  keyCount: number,
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+): ReleaseResult {
+  let released = 0;
+  let expired = 0;
+  let notHeld = 0;
+  for (const detail of decision.details) {
+    if (detail.deleted > 0) released++;
+    else if (detail.missing === keyCount) expired++;
+    else notHeld++;
+  }
+  const outcome: ReleaseOutcome = !decision.granted
+    ? "partial"
+    : released > 0
+      ? "released"
+      : notHeld > 0
+        ? "not-held"
+        : "expired";
+  return {
+    outcome,
+    attempts,
+    nodes: { released, expired, notHeld, failed: decision.failures.length },
+  };
+}
+
+function aborted(
+  resources: readonly string[],
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  signal: AbortSignal | undefined,
+): AbortedError {
+  return new AbortedError(`Acquisition of ${list(resources)} was aborted.`, attempts, {
+    cause: signal?.reason,
+  });
+}
+
+/** Settle with `promise`, or reject as soon as `signal` aborts. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function list(resources: readonly string[]): string {
+  const shown = resources.slice(0, 3).map((name) => JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name));
+  return `[${shown.join(", ")}${resources.length > 3 ? `, … ${resources.length - 3} more` : ""}]`;
+}

@@ -1,0 +1,50 @@
+/**
+ * A Lua script as core hands it to a runner: its source and the SHA-1 that `EVALSHA` expects.
+ */
+export interface LockScript {
+  /** Which lock operation this script performs, for logs and errors. */
+  readonly name: "acquire" | "extend" | "release";
+  /** The Lua source, sent with `EVAL` when the node does not know the SHA-1 yet. */
+  readonly source: string;
+  /** Lower-case hex SHA-1 of `source`, sent with `EVALSHA`. */
+  readonly sha1: string;
+}
+
+/** Per-call options core passes to {@link ScriptRunner.run}. */
+export interface RunOptions {
+  /** Aborted when core stops waiting for this node (per-node timeout or the decision is made). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The one contract between `@redlock/core` and a Redis driver: one runner per Redis node.
+ *
+ * A runner evaluates a Lua script on its node and resolves with the raw reply (integers as
+ * numbers, bulk strings as strings, nil as `null`, arrays as arrays), or rejects with the
+ * driver's error. It owns everything driver-specific: `EVALSHA` first and `EVAL` on `NOSCRIPT`,
+ * reply decoding, reconnects. Core owns quorum, timing, retries and validity.
+ *
+ * @example
+ * ```ts
+ * const runner: ScriptRunner = {
+ *   name: "redis://10.0.0.1:6379",
+ *   run: (script, keys, args) => client.evalsha(script.sha1, keys.length, ...keys, ...args),
+ * };
+ * ```
+ */
+export interface ScriptRunner {
+  /** A name for this node in errors and events, such as `"redis://10.0.0.1:6379"`. */
+  readonly name?: string;
+  /**
+   * Run `script` with `keys` as `KEYS` and `args` as `ARGV` on this node.
+   * @returns the script's reply, undecoded beyond the driver's own decoding.
+   */
+  run(
+    script: LockScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    options?: RunOptions,
+  ): Promise<unknown>;
+  /** Optional: close the underlying connection; called by `Redlock.quit()`. */
+  quit?(): Promise<unknown>;
+}

@@ -1,0 +1,101 @@
+import type { LockScript } from "./script-runner";
+import { sha1 } from "./sha1";
+
+/**
+ * Acquire every key for one lock value, all or nothing.
+ *
+ * KEYS[1..n]  the lock's resource keys
+ * ARGV[1]     the lock value (random, unique per lock)
+ * ARGV[2]     the duration in milliseconds (PX)
+ *
+ * Returns n when every key now holds ARGV[1] with a fresh TTL. A key that already holds
+ * ARGV[1] counts as granted and is refreshed, so a write retried after a lost reply is safe.
+ * Returns 0 or a negative number when any key holds another value (or another type) and then
+ * writes nothing; a negative number is minus that key's remaining TTL in milliseconds.
+ */
+export const ACQUIRE_SCRIPT = `for i, key in ipairs(KEYS) do
+  local current = redis.pcall("GET", key)
+  if current and current ~= ARGV[1] then
+    local ttl = redis.call("PTTL", key)
+    if ttl > 0 then return -ttl end
+    return 0
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call("SET", key, ARGV[1], "PX", ARGV[2])
+end
+return #KEYS
+`;
+
+/**
+ * Extend every key for one lock value, all or nothing. Never creates a missing key, so an
+ * extension can never re-acquire a lock that was lost.
+ *
+ * KEYS[1..n]  the lock's resource keys
+ * ARGV[1]     the lock value
+ * ARGV[2]     the new duration in milliseconds (PX)
+ *
+ * Returns n when every key held ARGV[1] and now has the new TTL, otherwise 0 and writes nothing.
+ */
+export const EXTEND_SCRIPT = `for i, key in ipairs(KEYS) do
+  if redis.pcall("GET", key) ~= ARGV[1] then
+    return 0
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call("PEXPIRE", key, ARGV[2])
+end
+return #KEYS
+`;
+
+/**
+ * Delete every key that holds one lock value; keys holding anything else are left alone.
+ *
+ * KEYS[1..n]  the lock's resource keys
+ * ARGV[1]     the lock value
+ *
+ * Returns { deleted, missing }: keys deleted, and keys that no longer existed. The remaining
+ * n − deleted − missing keys hold another value. Safe to repeat.
+ */
+export const RELEASE_SCRIPT = `local deleted = 0
+local missing = 0
+for i, key in ipairs(KEYS) do
+  local current = redis.pcall("GET", key)
+  if current == ARGV[1] then
+    redis.call("DEL", key)
+    deleted = deleted + 1
+  elseif not current then
+    missing = missing + 1
+  end
+end
+return { deleted, missing }
+`;
+
+/** A replacement script, or a function that edits the default one (node-redlock v5 shape). */
+export type ScriptOverride = string | ((defaultScript: string) => string);
+
+/** Script overrides accepted by the `Redlock` constructor. */
+export interface ScriptOverrides {
+  readonly acquireScript?: ScriptOverride;
+  readonly extendScript?: ScriptOverride;
+  readonly releaseScript?: ScriptOverride;
+}
+
+/** The three scripts a `Redlock` instance runs. */
+export interface LockScripts {
+  readonly acquireScript: LockScript;
+  readonly extendScript: LockScript;
+  readonly releaseScript: LockScript;
+}
+
+/** Build a {@link LockScript} from Lua source, hashing it for `EVALSHA`. */
+export function createScript(name: LockScript["name"], source: string): LockScript {
+  return { name, source, sha1: sha1(source) };
+}
+
+/** The built-in scripts, hashed once. */
+export const defaultScripts: LockScripts = {
+  acquireScript: createScript("acquire", ACQUIRE_SCRIPT),
+  extendScript: createScript("extend", EXTEND_SCRIPT),
+  releaseScript: createScript("release", RELEASE_SCRIPT),
+};

@@ -1,0 +1,72 @@
+import type { Clock } from "./clock";
+import type { Lock } from "./lock";
+
+/** Timing and retry settings, node-redlock v5's plus `nodeTimeout`. */
+export interface Settings {
+  /**
+   * Fraction of the duration held back for clock-rate differences between nodes.
+   * @default 0.01
+   */
+  readonly driftFactor: number;
+  /**
+   * Retries after the first attempt; `-1` or `Infinity` retries until the signal aborts or
+   * `acquireTimeout` passes. `0` means exactly one attempt.
+   * @default 10
+   */
+  readonly retryCount: number;
+  /** Milliseconds between attempts. @default 200 */
+  readonly retryDelay: number;
+  /** Up to this many milliseconds are added to or taken from each delay, at random. @default 100 */
+  readonly retryJitter: number;
+  /** `using()` extends the lock when this many milliseconds of validity are left. @default 500 */
+  readonly automaticExtensionThreshold: number;
+  /**
+   * Milliseconds to wait for one node's reply before counting it as a vote against. Acquire
+   * and extend also stop waiting once no validity could be left.
+   * @default 1000
+   */
+  readonly nodeTimeout: number;
+}
+
+/** The defaults, frozen. */
+export const defaultSettings: Readonly<Settings> = Object.freeze({
+  driftFactor: 0.01,
+  retryCount: 10,
+  retryDelay: 200,
+  retryJitter: 100,
+  automaticExtensionThreshold: 500,
+  nodeTimeout: 1000,
+});
+
+/** Options of the `Redlock` constructor: default settings plus instance-wide options. */
+export interface RedlockOptions extends Partial<Settings> {
+  /**
+   * Prepended to every resource name to form the Redis key. Leave empty to share locks with
+   * node-redlock, which uses resource names as keys.
+   * @default ""
+   */
+  readonly keyPrefix?: string;
+  /** Time source for validity and timers; replace it in tests. @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** Per-call settings of `acquire()`. */
+export interface AcquireSettings extends Partial<Settings> {
+  /** Abort a pending acquisition; partial grants are released and an `AbortedError` is thrown. */
+  readonly signal?: AbortSignal;
+  /** Give up retrying after this many milliseconds in total. @default unlimited */
+  readonly acquireTimeout?: number;
+}
+
+/** Per-call settings of `using()`. */
+export interface UsingSettings extends AcquireSettings {
+  /** Stop extending after this many extensions; the signal then fires at the validity deadline. */
+  readonly maxExtensions?: number;
+  /** Stop extending once the lock has been held this many milliseconds. */
+  readonly maxHoldTime?: number;
+  /**
+   * Called once when the lock is lost (validity ran out before an extension succeeded).
+   * Errors it throws are ignored. @default no-op
+   */
+  readonly onLockLost?: (error: Error, lock: Lock) => void;
+}

@@ -1,0 +1,2 @@
+export { FakeClock } from "./fake-clock";
+export { type MemoryFaults, MemoryRunner, type MemoryRunnerOptions } from "./memory-runner";

@@ -1,0 +1,193 @@
+import { type Clock, systemClock } from "../clock";
+import { ScriptNotSupportedError } from "../errors";
+import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
+import { defaultScripts } from "../scripts";
+
+/** Options of {@link MemoryRunner}. */
+export interface MemoryRunnerOptions {
+  /** Node name in errors and events. @default "memory-<n>" */
+  readonly name?: string;
+  /** Clock for key expiry and latency; share it with `Redlock`. @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** Switches that make a {@link MemoryRunner} misbehave like a real node can. */
+export interface MemoryFaults {
+  /** Refuse every call at once, writing nothing (a stopped server). */
+  down: boolean;
+  /** Hold every call until `resume()`; queued calls then run in order (a SIGSTOPped server). */
+  paused: boolean;
+  /** Milliseconds before each call runs and replies (a slow network or server). */
+  latency: number;
+  /** Run this many next calls, then lose their replies (a connection cut after the write). */
+  lostReplies: number;
+}
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+let counter = 0;
+
+/**
+ * An in-memory {@link ScriptRunner} that executes the built-in acquire, extend and release
+ * scripts with Redis semantics, for fast tests of code that uses locks. It models the
+ * `EVALSHA`-then-`EVAL` script cache and offers fault switches; custom scripts are refused with
+ * a `ScriptNotSupportedError`. Not a substitute for tests against real Redis.
+ */
+export class MemoryRunner implements ScriptRunner {
+  readonly name: string;
+  /** Fault switches; change them at any time. */
+  readonly faults: MemoryFaults = { down: false, paused: false, latency: 0, lostReplies: 0 };
+  /** Call counters: every run, and the `NOSCRIPT` fallbacks among them. */
+  readonly stats = { calls: 0, noscript: 0 };
+  readonly #clock: Clock;
+  readonly #store = new Map<string, Entry>();
+  readonly #scriptCache = new Set<string>();
+  #queue: (() => void)[] = [];
+
+  constructor(options: MemoryRunnerOptions = {}) {
+    this.name = options.name ?? `memory-${++counter}`;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  run(
+    script: LockScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    _options?: RunOptions,
+  ): Promise<unknown> {
+    this.stats.calls++;
+    if (this.faults.down) {
+      return Promise.reject(new Error(`connect ECONNREFUSED: ${this.name} is down`));
+    }
+    return new Promise((resolve, reject) => {
+      const execute = () => {
+        if (this.faults.down) return reject(new Error(`connection to ${this.name} closed`));
+        let reply: unknown;
+        try {
+          reply = this.#evalsha(script, [...keys], args.map(String));
+        } catch (error) {
+          return reject(error);
+        }
+        if (this.faults.lostReplies > 0) {
+          this.faults.lostReplies--;
+          return reject(new Error(`connection to ${this.name} lost before the reply`));
+        }
+        resolve(reply);
+      };
+      const delayed = () =>
+        this.faults.latency > 0 ? this.#clock.setTimeout(execute, this.faults.latency) : execute();
+      if (this.faults.paused) this.#queue.push(delayed);
+      else delayed();
+    });
+  }
+
+  /** Freeze the node: calls wait until {@link MemoryRunner.resume}. */
+  pause(): void {
+    this.faults.paused = true;
+  }
+
+  /** Unfreeze the node and run the calls that queued up, in order. */
+  resume(): void {
+    this.faults.paused = false;
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const run of queued) run();
+  }
+
+  /** Forget cached scripts, as `SCRIPT FLUSH` does: the next call takes the `NOSCRIPT` path. */
+  flushScripts(): void {
+    this.#scriptCache.clear();
+  }
+
+  /** Delete every key, as `FLUSHALL` does (a restart without persistence). */
+  flushAll(): void {
+    this.#store.clear();
+  }
+
+  /** The value at `key`, or `undefined` if absent or expired. */
+  get(key: string): string | undefined {
+    return this.#live(key)?.value;
+  }
+
+  /** Remaining TTL in ms, `-2` if absent, like `PTTL`. */
+  pttl(key: string): number {
+    const entry = this.#live(key);
+    return entry ? Math.max(0, Math.ceil(entry.expiresAt - this.#clock.now())) : -2;
+  }
+
+  /** Write a key directly, for example to hold a resource under a foreign value. */
+  set(key: string, value: string, ttlMs = 60_000): void {
+    this.#store.set(key, { value, expiresAt: this.#clock.now() + ttlMs });
+  }
+
+  /** Live keys, for assertions. */
+  keys(): string[] {
+    return [...this.#store.keys()].filter((key) => this.#live(key));
+  }
+
+  #live(key: string): Entry | undefined {
+    const entry = this.#store.get(key);
+    if (entry && entry.expiresAt <= this.#clock.now()) {
+      this.#store.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** `EVALSHA`, falling back to `EVAL` on `NOSCRIPT` as an adapter does. */
+  #evalsha(script: LockScript, keys: string[], args: string[]): unknown {
+    if (!this.#scriptCache.has(script.sha1)) {
+      this.stats.noscript++;
+      this.#scriptCache.add(script.sha1);
+    }
+    const [value = "", ttl = "0"] = args;
+    switch (script.sha1) {
+      case defaultScripts.acquireScript.sha1:
+        return this.#acquire(keys, value, Number(ttl));
+      case defaultScripts.extendScript.sha1:
+        return this.#extend(keys, value, Number(ttl));
+      case defaultScripts.releaseScript.sha1:
+        return this.#release(keys, value);
+      default:
+        throw new ScriptNotSupportedError(
+          `MemoryRunner runs only the built-in acquire, extend and release scripts; ` +
+            `the custom ${script.name} script needs a real Redis server.`,
+        );
+    }
+  }
+
+  #acquire(keys: string[], value: string, ttl: number): number {
+    for (const key of keys) {
+      const entry = this.#live(key);
+      if (entry && entry.value !== value) {
+        const left = this.pttl(key);
+        return left > 0 ? -left : 0;
+      }
+    }
+    for (const key of keys) this.set(key, value, ttl);
+    return keys.length;
+  }
+
+  #extend(keys: string[], value: string, ttl: number): number {
+    if (keys.some((key) => this.#live(key)?.value !== value)) return 0;
+    for (const key of keys) this.set(key, value, ttl);
+    return keys.length;
+  }
+
+  #release(keys: string[], value: string): [number, number] {
+    let deleted = 0;
+    let missing = 0;
+    for (const key of keys) {
+      const entry = this.#live(key);
+      if (!entry) missing++;
+      else if (entry.value === value) {
+        this.#store.delete(key);
+        deleted++;
+      }
+    }
+    return [deleted, missing];
+  }
+}

@@ -1,0 +1,23 @@
+import { Redlock, type RedlockOptions, type ScriptRunner } from "../src";
+import { FakeClock, MemoryRunner } from "../src/testing";
+
+/** N in-memory nodes on one fake clock, and a Redlock over them (jitter off for determinism). */
+export function setup(nodes = 3, options: RedlockOptions = {}) {
+  const clock = new FakeClock();
+  const runners = Array.from({ length: nodes }, (_, i) => new MemoryRunner({ name: `n${i}`, clock }));
+  const redlock = new Redlock(runners, { retryJitter: 0, clock, ...options });
+  return { clock, runners, redlock };
+}
+
+/** A runner that records every call and never touches a node. */
+export function spyRunner(name = "spy"): ScriptRunner & { calls: number } {
+  const runner = {
+    name,
+    calls: 0,
+    run: async () => {
+      runner.calls++;
+      return 0;
+    },
+  };
+  return runner;
+}
