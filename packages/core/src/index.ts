@@ -26,8 +26,8 @@ export {
   createScript,
   defaultScripts,
   EXTEND_SCRIPT,
-  RELEASE_SCRIPT,
   type LockScripts,
+  RELEASE_SCRIPT,
   type ScriptOverride,
   type ScriptOverrides,
 } from "./scripts";

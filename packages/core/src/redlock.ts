@@ -25,12 +25,7 @@ import {
 } from "./settings";
 import type { ExecutionStats } from "./stats";
 import { type UsingRoutine, using } from "./using";
-import {
-  validateDuration,
-  validateResources,
-  validateRunners,
-  validateSettings,
-} from "./validate";
+import { validateDuration, validateResources, validateRunners, validateSettings } from "./validate";
 import { drift, validity } from "./validity";
 
 /**
@@ -148,7 +143,8 @@ export class Redlock extends TypedEmitter {
       try {
         decision = await raceSignal(attempt, signal);
       } catch {
-        await this.#releasePartial(keys, value, timeout);
+        // Reject at once; the release goes out now and settles on its own (bounded by timeout).
+        void this.#releasePartial(keys, value, timeout);
         throw aborted(names, attempts, signal);
       }
       keepAttempt(attempts, decision.stats);
@@ -237,7 +233,10 @@ export class Redlock extends TypedEmitter {
         return lock;
       }
       const error = decision.granted
-        ? new LockExpiredError(`Extended ${list(existing.resources)} too late: no validity left.`, attempts)
+        ? new LockExpiredError(
+            `Extended ${list(existing.resources)} too late: no validity left.`,
+            attempts,
+          )
         : failure("extend", existing.resources, decision, attempts, this.#runners.length);
       if (n >= maxAttempts(s.retryCount) || error instanceof ResourceLockedError) throw error;
       const delay = retryDelay(s);
@@ -273,9 +272,7 @@ export class Redlock extends TypedEmitter {
       keepAttempt(attempts, decision.stats);
       const delay = retryDelay(s);
       const retry =
-        !decision.granted &&
-        n < maxAttempts(s.retryCount) &&
-        this.clock.now() + delay < keysGoneBy;
+        !decision.granted && n < maxAttempts(s.retryCount) && this.clock.now() + delay < keysGoneBy;
       if (retry) {
         await sleep(this.clock, delay);
         continue;
@@ -295,7 +292,11 @@ export class Redlock extends TypedEmitter {
    * or error is always what `using()` settles with; release problems never replace it.
    * @throws what `acquire()` throws, or what the routine throws
    */
-  using<T>(resources: string | readonly string[], duration: number, routine: UsingRoutine<T>): Promise<T>;
+  using<T>(
+    resources: string | readonly string[],
+    duration: number,
+    routine: UsingRoutine<T>,
+  ): Promise<T>;
   using<T>(
     resources: string | readonly string[],
     duration: number,
@@ -338,7 +339,13 @@ export class Redlock extends TypedEmitter {
   }
 
   async #releasePartial(keys: readonly string[], value: string, timeout: number): Promise<void> {
-    await this.#attempt(this.scripts.releaseScript, keys, [value], timeout, releaseVote(keys.length));
+    await this.#attempt(
+      this.scripts.releaseScript,
+      keys,
+      [value],
+      timeout,
+      releaseVote(keys.length),
+    );
   }
 }
 
@@ -380,7 +387,11 @@ function validateLock(lock: unknown): asserts lock is Lock {
     candidate.resources.length === 0 ||
     typeof candidate.remainingTime !== "function"
   ) {
-    throw new InvalidArgumentError("INVALID_LOCK", "lock", "expected a Lock returned by acquire() or extend().");
+    throw new InvalidArgumentError(
+      "INVALID_LOCK",
+      "lock",
+      "expected a Lock returned by acquire() or extend().",
+    );
   }
 }
 
@@ -485,6 +496,8 @@ function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pr
 }
 
 function list(resources: readonly string[]): string {
-  const shown = resources.slice(0, 3).map((name) => JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name));
+  const shown = resources
+    .slice(0, 3)
+    .map((name) => JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name));
   return `[${shown.join(", ")}${resources.length > 3 ? `, … ${resources.length - 3} more` : ""}]`;
 }

@@ -3,7 +3,12 @@ import { InvalidArgumentError, LockLostError, ResourceLockedError } from "./erro
 import type { Lock } from "./lock";
 import type { Redlock } from "./redlock";
 import type { UsingSettings } from "./settings";
-import { validateDuration, validateResources, validateSettings, validateThreshold } from "./validate";
+import {
+  validateDuration,
+  validateResources,
+  validateSettings,
+  validateThreshold,
+} from "./validate";
 
 /** The signal given to a `using()` routine; `error` says why it aborted (node-redlock v5 shape). */
 export type RedlockAbortSignal = AbortSignal & { error?: Error };
@@ -34,7 +39,11 @@ export async function using<T>(
   validateDuration(duration);
   validateSettings(settings);
   if (typeof routine !== "function") {
-    throw new InvalidArgumentError("INVALID_ROUTINE", "routine", "expected a function to run under the lock.");
+    throw new InvalidArgumentError(
+      "INVALID_ROUTINE",
+      "routine",
+      "expected a function to run under the lock.",
+    );
   }
   const threshold =
     settings?.automaticExtensionThreshold ?? redlock.settings.automaticExtensionThreshold;
@@ -82,7 +91,8 @@ export async function using<T>(
   const mayExtend = () =>
     !stopped &&
     (settings?.maxExtensions === undefined || extensions < settings.maxExtensions) &&
-    (settings?.maxHoldTime === undefined || clock.now() - heldSince + duration <= settings.maxHoldTime);
+    (settings?.maxHoldTime === undefined ||
+      clock.now() - heldSince + duration <= settings.maxHoldTime);
 
   const extend = async (): Promise<void> => {
     while (mayExtend() && lock.remainingTime() > 0) {
@@ -97,24 +107,35 @@ export async function using<T>(
         lastError = error;
         if (error instanceof ResourceLockedError) {
           // Another lock owns the keys on a majority: ours is gone, and it is never re-acquired.
-          lose(new LockLostError(`The lock on ${resources} was taken by another holder.`, { cause: error }));
+          lose(
+            new LockLostError(`The lock on ${resources} was taken by another holder.`, {
+              cause: error,
+            }),
+          );
           return;
         }
       }
-      const wait = Math.max(MIN_EXTENSION_RETRY_MS, settings?.retryDelay ?? redlock.settings.retryDelay);
+      const wait = Math.max(
+        MIN_EXTENSION_RETRY_MS,
+        settings?.retryDelay ?? redlock.settings.retryDelay,
+      );
       if (wait >= lock.remainingTime() || stopped) return;
       await sleep(clock, wait);
     }
   };
   const schedule = () => {
     if (!mayExtend()) return;
-    extendTimer = clock.setTimeout(() => {
-      inflight = extend();
-    }, Math.max(0, lock.remainingTime() - threshold));
+    extendTimer = clock.setTimeout(
+      () => {
+        inflight = extend();
+      },
+      Math.max(0, lock.remainingTime() - threshold),
+    );
   };
 
   const outer = settings?.signal;
-  const onOuterAbort = () => abort(outer?.reason instanceof Error ? outer.reason : new Error(String(outer?.reason)));
+  const onOuterAbort = () =>
+    abort(outer?.reason instanceof Error ? outer.reason : new Error(String(outer?.reason)));
   outer?.addEventListener("abort", onOuterAbort, { once: true });
   armDeadline();
   schedule();

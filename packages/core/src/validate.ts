@@ -31,7 +31,11 @@ export function validateResources(resources: unknown): string[] {
       );
     }
     if (name.length === 0) {
-      throw new InvalidArgumentError("EMPTY_RESOURCE", `resources[${i}]`, "a resource name cannot be empty.");
+      throw new InvalidArgumentError(
+        "EMPTY_RESOURCE",
+        `resources[${i}]`,
+        "a resource name cannot be empty.",
+      );
     }
     if (seen.has(name)) {
       throw new InvalidArgumentError(
@@ -66,7 +70,8 @@ export function validateDuration(duration: unknown, argument = "duration"): numb
 
 type Check = (value: number) => string | undefined;
 
-const nonNegative: Check = (v) => (Number.isFinite(v) && v >= 0 ? undefined : "a finite number ≥ 0");
+const nonNegative: Check = (v) =>
+  Number.isFinite(v) && v >= 0 ? undefined : "a finite number ≥ 0";
 const positive: Check = (v) => (Number.isFinite(v) && v > 0 ? undefined : "a finite number > 0");
 const checks: Record<keyof Settings, Check> = {
   driftFactor: (v) => (Number.isFinite(v) && v >= 0 && v < 1 ? undefined : "a number in [0, 1)"),
@@ -121,11 +126,19 @@ export function validateSettings(settings: unknown, argument = "settings"): void
   }
   for (const key of ["onLockLost"] as const) {
     if (settings[key] !== undefined && typeof settings[key] !== "function") {
-      throw new InvalidArgumentError("INVALID_SETTING", `${argument}.${key}`, "expected a function.");
+      throw new InvalidArgumentError(
+        "INVALID_SETTING",
+        `${argument}.${key}`,
+        "expected a function.",
+      );
     }
   }
   if (settings.keyPrefix !== undefined && typeof settings.keyPrefix !== "string") {
-    throw new InvalidArgumentError("INVALID_SETTING", `${argument}.keyPrefix`, "expected a string.");
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      `${argument}.keyPrefix`,
+      "expected a string.",
+    );
   }
 }
 
@@ -153,7 +166,11 @@ export function validateRunners(runners: unknown): ScriptRunner[] {
   }
   const list = [...new Set(iterable as Iterable<unknown>)];
   if (list.length === 0) {
-    throw new InvalidArgumentError("NO_RUNNERS", "runners", "pass at least one runner (one per Redis node).");
+    throw new InvalidArgumentError(
+      "NO_RUNNERS",
+      "runners",
+      "pass at least one runner (one per Redis node).",
+    );
   }
   for (const [i, runner] of list.entries()) {
     if (!isObject(runner) || typeof runner.run !== "function") {

@@ -4,7 +4,10 @@ import { FakeClock, MemoryRunner } from "../src/testing";
 /** N in-memory nodes on one fake clock, and a Redlock over them (jitter off for determinism). */
 export function setup(nodes = 3, options: RedlockOptions = {}) {
   const clock = new FakeClock();
-  const runners = Array.from({ length: nodes }, (_, i) => new MemoryRunner({ name: `n${i}`, clock }));
+  const runners = Array.from(
+    { length: nodes },
+    (_, i) => new MemoryRunner({ name: `n${i}`, clock }),
+  );
   const redlock = new Redlock(runners, { retryJitter: 0, clock, ...options });
   return { clock, runners, redlock };
 }

@@ -5,7 +5,9 @@ import type { ExecutionStats } from "../stats";
 import { quorum } from "../validity";
 
 /** How one node's reply counts: a vote for (with an optional detail) or against. */
-export type Vote<D> = { readonly for: true; readonly detail: D } | { readonly for: false; readonly error: Error };
+export type Vote<D> =
+  | { readonly for: true; readonly detail: D }
+  | { readonly for: false; readonly error: Error };
 
 /** Turns a node's raw reply into a vote; throws `UnexpectedReplyError` on a malformed reply. */
 export type Classify<D> = (reply: unknown, runner: ScriptRunner, name: string) => Vote<D>;
@@ -107,7 +109,9 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
       }, options.timeout);
       let reply: Promise<unknown>;
       try {
-        reply = runner.run(options.script, options.keys, options.args, { signal: controller.signal });
+        reply = runner.run(options.script, options.keys, options.args, {
+          signal: controller.signal,
+        });
       } catch (error) {
         reply = Promise.reject(error);
       }

@@ -61,6 +61,14 @@ export class FakeClock implements Clock {
     this.#wall += ms;
   }
 
+  /**
+   * Move monotonic time forward by `ms` without firing timers, as a process stall (a GC pause,
+   * a frozen VM) does; overdue timers fire at the next `advance`.
+   */
+  stall(ms: number): void {
+    this.#now += ms;
+  }
+
   /** Let every pending promise callback run (one real macrotask turn). */
   flush(): Promise<void> {
     return new Promise((resolve) => realSetTimeout(resolve, 0));
@@ -97,7 +105,9 @@ export class FakeClock implements Clock {
     while (!settled) {
       const next = this.#next();
       if (!next || next.at > limit) {
-        throw new Error(`FakeClock.settle: the promise did not settle within ${maxMs} ms of fake time`);
+        throw new Error(
+          `FakeClock.settle: the promise did not settle within ${maxMs} ms of fake time`,
+        );
       }
       await this.advance(next.at - this.#now);
     }

@@ -1,0 +1,48 @@
+import { defaultScripts, ScriptNotSupportedError } from "../src";
+import { FakeClock, MemoryRunner } from "../src/testing";
+
+describe("MemoryRunner", () => {
+  const { acquireScript, extendScript, releaseScript } = defaultScripts;
+
+  test("models the script cache: NOSCRIPT once, then cached until flushed", async () => {
+    const runner = new MemoryRunner({ clock: new FakeClock() });
+    await runner.run(acquireScript, ["a"], ["v", 100]);
+    await runner.run(acquireScript, ["b"], ["v", 100]);
+    expect(runner.stats.noscript).toBe(1);
+    runner.flushScripts();
+    await runner.run(acquireScript, ["c"], ["v", 100]);
+    expect(runner.stats.noscript).toBe(2);
+  });
+
+  test("replies like the Lua scripts", async () => {
+    const clock = new FakeClock();
+    const runner = new MemoryRunner({ clock });
+    expect(await runner.run(acquireScript, ["a", "b"], ["v", 1000])).toBe(2);
+    expect(await runner.run(extendScript, ["a", "b"], ["w", 1000])).toBe(0);
+    expect(await runner.run(extendScript, ["a", "b"], ["v", 5000])).toBe(2);
+    expect(runner.pttl("a")).toBe(5000);
+    runner.set("c", "other");
+    expect(await runner.run(releaseScript, ["a", "c", "d"], ["v"])).toEqual([1, 1]);
+  });
+
+  test("lost replies run the script and then fail", async () => {
+    const runner = new MemoryRunner({ clock: new FakeClock() });
+    runner.faults.lostReplies = 1;
+    await expect(runner.run(acquireScript, ["a"], ["v", 1000])).rejects.toThrow(
+      /lost before the reply/,
+    );
+    expect(runner.get("a")).toBe("v");
+    expect(await runner.run(acquireScript, ["a"], ["v", 1000])).toBe(1);
+  });
+
+  test("custom scripts are refused", async () => {
+    const runner = new MemoryRunner();
+    await expect(
+      runner.run(
+        { name: "acquire", source: "return 1", sha1: "e0e1f9fabfa8d3a0c8f3d1d1b6d8e2c1a2b3c4d5" },
+        [],
+        [],
+      ),
+    ).rejects.toBeInstanceOf(ScriptNotSupportedError);
+  });
+});
