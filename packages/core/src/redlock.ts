@@ -1,31 +1,38 @@
 import { type Clock, sleep, systemClock } from "./clock";
 import {
-  AbortedError,
   type ExecutionError,
   InvalidArgumentError,
   LockExpiredError,
-  QuorumUnreachableError,
   ResourceLockedError,
 } from "./errors";
 import { TypedEmitter } from "./events";
 import { type Classify, type Decision, runAttempt } from "./internal/attempt";
 import { keepAttempt } from "./internal/attempts";
+import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
-import { countVote, type ReleaseDetail, releaseVote } from "./internal/replies";
+import { countVote, releaseVote } from "./internal/replies";
+import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
 import { Lock, lockTimes } from "./lock";
-import type { ReleaseOutcome, ReleaseResult } from "./release-result";
+import type { ReleaseResult } from "./release-result";
 import type { LockScript, ScriptRunner } from "./script-runner";
-import { createScript, defaultScripts, type LockScripts, type ScriptOverrides } from "./scripts";
+import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
 import {
   type AcquireSettings,
   defaultSettings,
+  mergeSettings,
   type RedlockOptions,
   type Settings,
   type UsingSettings,
 } from "./settings";
 import type { ExecutionStats } from "./stats";
 import { type UsingRoutine, using } from "./using";
-import { validateDuration, validateResources, validateRunners, validateSettings } from "./validate";
+import {
+  validateDuration,
+  validateLock,
+  validateResources,
+  validateRunners,
+  validateSettings,
+} from "./validate";
 import { drift, validity } from "./validity";
 
 /**
@@ -75,13 +82,13 @@ export class Redlock extends TypedEmitter {
       typeof runner.name === "string" && runner.name ? runner.name : `node-${i}`,
     );
     this.runners = new Set(this.#runners);
-    this.settings = Object.freeze(merge(defaultSettings, settings));
+    this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
     this.keyPrefix = settings.keyPrefix ?? "";
     this.clock = settings.clock ?? systemClock;
     this.scripts = Object.freeze({
-      acquireScript: override("acquire", defaultScripts.acquireScript, scripts?.acquireScript),
-      extendScript: override("extend", defaultScripts.extendScript, scripts?.extendScript),
-      releaseScript: override("release", defaultScripts.releaseScript, scripts?.releaseScript),
+      acquireScript: resolveScript("acquire", defaultScripts.acquireScript, scripts?.acquireScript),
+      extendScript: resolveScript("extend", defaultScripts.extendScript, scripts?.extendScript),
+      releaseScript: resolveScript("release", defaultScripts.releaseScript, scripts?.releaseScript),
     });
   }
 
@@ -108,7 +115,7 @@ export class Redlock extends TypedEmitter {
     const names = validateResources(resources);
     validateDuration(duration);
     validateSettings(settings);
-    const s = merge(this.settings, settings);
+    const s = mergeSettings(this.settings, settings);
     const driftMs = drift(duration, s.driftFactor);
     if (duration <= driftMs) {
       throw new InvalidArgumentError(
@@ -196,7 +203,7 @@ export class Redlock extends TypedEmitter {
     validateLock(existing);
     validateDuration(duration);
     validateSettings(settings);
-    const s = merge(this.settings, settings);
+    const s = mergeSettings(this.settings, settings);
     const keys = this.#keys(existing.resources);
     const attempts: Promise<ExecutionStats>[] = [];
     const driftMs = drift(duration, s.driftFactor);
@@ -255,7 +262,7 @@ export class Redlock extends TypedEmitter {
   async release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
     validateLock(lock);
     validateSettings(settings);
-    const s = merge(this.settings, { ...settings, retryCount: settings?.retryCount ?? 0 });
+    const s = mergeSettings(this.settings, { ...settings, retryCount: settings?.retryCount ?? 0 });
     const keysGoneBy = lockTimes(lock)?.keysGoneBy ?? this.clock.now();
     lock.expiration = 0;
     const keys = this.#keys(lock.resources);
@@ -347,157 +354,4 @@ export class Redlock extends TypedEmitter {
       releaseVote(keys.length),
     );
   }
-}
-
-function merge(base: Readonly<Settings>, overrides?: Partial<Settings>): Settings {
-  const out: Record<string, number> = { ...base };
-  if (overrides) {
-    for (const key of Object.keys(defaultSettings) as (keyof Settings)[]) {
-      const value = overrides[key];
-      if (typeof value === "number") out[key] = value;
-    }
-  }
-  return out as unknown as Settings;
-}
-
-function override(
-  name: LockScript["name"],
-  script: LockScript,
-  replacement: ScriptOverrides[keyof ScriptOverrides],
-): LockScript {
-  if (replacement === undefined) return script;
-  const source = typeof replacement === "function" ? replacement(script.source) : replacement;
-  if (typeof source !== "string" || source.length === 0) {
-    throw new InvalidArgumentError(
-      "INVALID_SCRIPT",
-      `scripts.${name}Script`,
-      "expected Lua source, or a function that takes the default source and returns Lua source.",
-    );
-  }
-  return source === script.source ? script : createScript(name, source);
-}
-
-function validateLock(lock: unknown): asserts lock is Lock {
-  const candidate = lock as Partial<Lock> | null;
-  if (
-    typeof candidate !== "object" ||
-    candidate === null ||
-    typeof candidate.value !== "string" ||
-    !Array.isArray(candidate.resources) ||
-    candidate.resources.length === 0 ||
-    typeof candidate.remainingTime !== "function"
-  ) {
-    throw new InvalidArgumentError(
-      "INVALID_LOCK",
-      "lock",
-      "expected a Lock returned by acquire() or extend().",
-    );
-  }
-}
-
-/** `retryCount` as a number of attempts; -1 and Infinity mean unlimited. */
-export function maxAttempts(retryCount: number): number {
-  return retryCount < 0 || retryCount === Number.POSITIVE_INFINITY
-    ? Number.POSITIVE_INFINITY
-    : retryCount + 1;
-}
-
-/** `retryDelay ± retryJitter`, never negative. */
-export function retryDelay(settings: Settings, random: () => number = Math.random): number {
-  const jitter = Math.floor((random() * 2 - 1) * settings.retryJitter);
-  return Math.max(0, settings.retryDelay + jitter);
-}
-
-/** Could this failed attempt have left keys on some node? (Conflict votes write nothing.) */
-function mayHaveWritten(decision: Decision<unknown>, membership: number): boolean {
-  return decision.details.length > 0 || decision.conflicts < membership;
-}
-
-function failure(
-  operation: "acquire" | "extend",
-  resources: readonly string[],
-  decision: Decision<unknown>,
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
-  membership: number,
-): ExecutionError {
-  const failed = decision.failures;
-  const unreachable = membership - failed.length < Math.floor(membership / 2) + 1;
-  if (!unreachable && decision.conflicts > 0) {
-    const verb = operation === "acquire" ? "is held by another lock" : "was taken by another lock";
-    return new ResourceLockedError(
-      `Could not ${operation} ${list(resources)}: it ${verb} on ${decision.conflicts} of ${membership} nodes.`,
-      attempts,
-    );
-  }
-  const reasons = failed.map((error) => error.message).join("; ");
-  return new QuorumUnreachableError(
-    `Could not ${operation} ${list(resources)}: ${failed.length} of ${membership} nodes failed` +
-      (reasons ? ` (${reasons})` : "") +
-      ".",
-    attempts,
-    { cause: failed.length === 1 ? failed[0] : new AggregateError(failed, reasons) },
-  );
-}
-
-function releaseResult(
-  decision: Decision<ReleaseDetail>,
-  keyCount: number,
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
-): ReleaseResult {
-  let released = 0;
-  let expired = 0;
-  let notHeld = 0;
-  for (const detail of decision.details) {
-    if (detail.deleted > 0) released++;
-    else if (detail.missing === keyCount) expired++;
-    else notHeld++;
-  }
-  const outcome: ReleaseOutcome = !decision.granted
-    ? "partial"
-    : released > 0
-      ? "released"
-      : notHeld > 0
-        ? "not-held"
-        : "expired";
-  return {
-    outcome,
-    attempts,
-    nodes: { released, expired, notHeld, failed: decision.failures.length },
-  };
-}
-
-function aborted(
-  resources: readonly string[],
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
-  signal: AbortSignal | undefined,
-): AbortedError {
-  return new AbortedError(`Acquisition of ${list(resources)} was aborted.`, attempts, {
-    cause: signal?.reason,
-  });
-}
-
-/** Settle with `promise`, or reject as soon as `signal` aborts. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function list(resources: readonly string[]): string {
-  const shown = resources
-    .slice(0, 3)
-    .map((name) => JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name));
-  return `[${shown.join(", ")}${resources.length > 3 ? `, … ${resources.length - 3} more` : ""}]`;
 }

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "./errors";
 import type { LockScript } from "./script-runner";
 import { sha1 } from "./sha1";
 
@@ -99,3 +100,21 @@ export const defaultScripts: LockScripts = {
   extendScript: createScript("extend", EXTEND_SCRIPT),
   releaseScript: createScript("release", RELEASE_SCRIPT),
 };
+
+/** Apply a constructor override to a default script. @internal */
+export function resolveScript(
+  name: LockScript["name"],
+  script: LockScript,
+  replacement: ScriptOverrides[keyof ScriptOverrides],
+): LockScript {
+  if (replacement === undefined) return script;
+  const source = typeof replacement === "function" ? replacement(script.source) : replacement;
+  if (typeof source !== "string" || source.length === 0) {
+    throw new InvalidArgumentError(
+      "INVALID_SCRIPT",
+      `scripts.${name}Script`,
+      "expected Lua source, or a function that takes the default source and returns Lua source.",
+    );
+  }
+  return source === script.source ? script : createScript(name, source);
+}

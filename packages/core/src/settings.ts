@@ -70,3 +70,15 @@ export interface UsingSettings extends AcquireSettings {
    */
   readonly onLockLost?: (error: Error, lock: Lock) => void;
 }
+
+/** `base` with every numeric setting present in `overrides` applied. @internal */
+export function mergeSettings(base: Readonly<Settings>, overrides?: Partial<Settings>): Settings {
+  const out: Record<string, number> = { ...base };
+  if (overrides) {
+    for (const key of Object.keys(defaultSettings) as (keyof Settings)[]) {
+      const value = overrides[key];
+      if (typeof value === "number") out[key] = value;
+    }
+  }
+  return out as unknown as Settings;
+}

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "./errors";
+import type { Lock } from "./lock";
 import type { ScriptRunner } from "./script-runner";
 import type { Settings } from "./settings";
 
@@ -205,4 +206,23 @@ function typeName(value: unknown): string {
 
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** Check that `lock` looks like a `Lock` (structurally, so copies across bundles work). */
+export function validateLock(lock: unknown): asserts lock is Lock {
+  const candidate = lock as Partial<Lock> | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.value !== "string" ||
+    !Array.isArray(candidate.resources) ||
+    candidate.resources.length === 0 ||
+    typeof candidate.remainingTime !== "function"
+  ) {
+    throw new InvalidArgumentError(
+      "INVALID_LOCK",
+      "lock",
+      "expected a Lock returned by acquire() or extend().",
+    );
+  }
 }

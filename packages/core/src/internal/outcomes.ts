@@ -1,0 +1,89 @@
+import {
+  AbortedError,
+  type ExecutionError,
+  QuorumUnreachableError,
+  ResourceLockedError,
+} from "../errors";
+import type { ReleaseOutcome, ReleaseResult } from "../release-result";
+import type { ExecutionStats } from "../stats";
+import { quorum } from "../validity";
+import type { Decision } from "./attempt";
+import type { ReleaseDetail } from "./replies";
+
+/** Could this failed attempt have left keys on some node? (Conflict votes write nothing.) */
+export function mayHaveWritten(decision: Decision<unknown>, membership: number): boolean {
+  return decision.details.length > 0 || decision.conflicts < membership;
+}
+
+/** The error a failed acquire or extend attempt ends with: who stood in the way decides the class. */
+export function failure(
+  operation: "acquire" | "extend",
+  resources: readonly string[],
+  decision: Decision<unknown>,
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  membership: number,
+): ExecutionError {
+  const failed = decision.failures;
+  const unreachable = membership - failed.length < quorum(membership);
+  if (!unreachable && decision.conflicts > 0) {
+    const verb = operation === "acquire" ? "is held by another lock" : "was taken by another lock";
+    return new ResourceLockedError(
+      `Could not ${operation} ${list(resources)}: it ${verb} on ${decision.conflicts} of ${membership} nodes.`,
+      attempts,
+    );
+  }
+  const reasons = failed.map((error) => error.message).join("; ");
+  return new QuorumUnreachableError(
+    `Could not ${operation} ${list(resources)}: ${failed.length} of ${membership} nodes failed` +
+      (reasons ? ` (${reasons})` : "") +
+      ".",
+    attempts,
+    { cause: failed.length === 1 ? failed[0] : new AggregateError(failed, reasons) },
+  );
+}
+
+/** Summarize the release votes into a typed outcome. */
+export function releaseResult(
+  decision: Decision<ReleaseDetail>,
+  keyCount: number,
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+): ReleaseResult {
+  let released = 0;
+  let expired = 0;
+  let notHeld = 0;
+  for (const detail of decision.details) {
+    if (detail.deleted > 0) released++;
+    else if (detail.missing === keyCount) expired++;
+    else notHeld++;
+  }
+  const outcome: ReleaseOutcome = !decision.granted
+    ? "partial"
+    : released > 0
+      ? "released"
+      : notHeld > 0
+        ? "not-held"
+        : "expired";
+  return {
+    outcome,
+    attempts,
+    nodes: { released, expired, notHeld, failed: decision.failures.length },
+  };
+}
+
+export function aborted(
+  resources: readonly string[],
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  signal: AbortSignal | undefined,
+): AbortedError {
+  return new AbortedError(`Acquisition of ${list(resources)} was aborted.`, attempts, {
+    cause: signal?.reason,
+  });
+}
+
+/** Resource names for messages: at most three, each shortened. */
+export function list(resources: readonly string[]): string {
+  const shown = resources
+    .slice(0, 3)
+    .map((name) => JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name));
+  return `[${shown.join(", ")}${resources.length > 3 ? `, … ${resources.length - 3} more` : ""}]`;
+}
