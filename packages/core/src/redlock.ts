@@ -175,10 +175,10 @@ export class Redlock extends TypedEmitter {
         error = failure("acquire", names, decision, attempts, this.#runners.length);
       }
       // Step 5 of the algorithm: undo partial grants on every node before trying again, so our
-      // own keys never block other contenders (or us) until they expire.
-      if (mayHaveWritten(decision, this.#runners.length)) {
-        await this.#releasePartial(keys, value, timeout);
-      }
+      // own keys never block other contenders until they expire. The release is sent now and
+      // not awaited: a slow node must not delay the decision, and since every attempt uses a
+      // fresh value, a release that lands late can never delete a later attempt's keys.
+      if (mayHaveWritten(decision)) void this.#releasePartial(keys, value, timeout);
       if (n >= maxAttempts(s.retryCount)) throw error;
       const delay = retryDelay(s);
       if (this.clock.now() + delay >= giveUpAt) throw error;

@@ -12,7 +12,10 @@ export type Vote<D> =
 /** Turns a node's raw reply into a vote; throws `UnexpectedReplyError` on a malformed reply. */
 export type Classify<D> = (reply: unknown, runner: ScriptRunner, name: string) => Vote<D>;
 
-/** What the engine knows when it decides an attempt, before slow nodes have answered. */
+/**
+ * An attempt's outcome, known before slow nodes have answered. The vote counts are live: they
+ * keep growing as late replies arrive.
+ */
 export interface Decision<D> {
   readonly granted: boolean;
   /** Details of the votes for, in arrival order. */
@@ -23,6 +26,8 @@ export interface Decision<D> {
   readonly failures: readonly NodeError[];
   /** Longest remaining TTL reported by a conflicting node, in ms (0 when unknown). */
   readonly holderTtl: number;
+  /** Nodes that have not answered yet. */
+  readonly pending: number;
   /** Resolves with every vote once all nodes answered or timed out; never rejects. */
   readonly stats: Promise<ExecutionStats>;
 }
@@ -68,7 +73,22 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
     let decided = false;
     const decide = (granted: boolean) => {
       decided = true;
-      resolve({ granted, details, conflicts, failures, holderTtl, stats: statsPromise });
+      // Counts stay live: replies that arrive after the decision still update them.
+      resolve({
+        granted,
+        details,
+        failures,
+        stats: statsPromise,
+        get conflicts() {
+          return conflicts;
+        },
+        get holderTtl() {
+          return holderTtl;
+        },
+        get pending() {
+          return pending;
+        },
+      });
     };
     const record = (runner: ScriptRunner, name: string, vote: Vote<D>) => {
       if (vote.for) {

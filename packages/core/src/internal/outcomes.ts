@@ -10,9 +10,12 @@ import { quorum } from "../validity";
 import type { Decision } from "./attempt";
 import type { ReleaseDetail } from "./replies";
 
-/** Could this failed attempt have left keys on some node? (Conflict votes write nothing.) */
-export function mayHaveWritten(decision: Decision<unknown>, membership: number): boolean {
-  return decision.details.length > 0 || decision.conflicts < membership;
+/**
+ * Could this failed attempt have left keys on some node? A node that voted for, failed, or has
+ * not answered yet may hold a grant; a conflict vote wrote nothing.
+ */
+export function mayHaveWritten(decision: Decision<unknown>): boolean {
+  return decision.details.length > 0 || decision.failures.length > 0 || decision.pending > 0;
 }
 
 /** The error a failed acquire or extend attempt ends with: who stood in the way decides the class. */
