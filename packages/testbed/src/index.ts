@@ -5,6 +5,12 @@ export {
 } from "./binary";
 export { RedisCluster, type StartClusterOptions, startCluster } from "./cluster";
 export {
+  type ConformanceEndpoint,
+  type ConformanceRunner,
+  type RedisConformanceNode,
+  redisConformanceTarget,
+} from "./conformance";
+export {
   type DelayDirection,
   type FaultMode,
   FaultProxy,

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from "../clock";
-import { ScriptNotSupportedError } from "../errors";
+import { NodeError, ScriptNotSupportedError } from "../errors";
 import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
 import { defaultScripts } from "../scripts";
 
@@ -29,6 +29,11 @@ interface Entry {
 }
 
 let counter = 0;
+
+/** What a driver would have thrown; kept as the `cause` of the runner's `NodeError`. */
+function driverError(code: string): Error {
+  return Object.assign(new Error(`${code} (simulated by MemoryRunner)`), { code });
+}
 
 /**
  * An in-memory {@link ScriptRunner} that executes the built-in acquire, extend and release
@@ -60,11 +65,18 @@ export class MemoryRunner implements ScriptRunner {
   ): Promise<unknown> {
     this.stats.calls++;
     if (this.faults.down) {
-      return Promise.reject(new Error(`connect ECONNREFUSED: ${this.name} is down`));
+      return Promise.reject(
+        new NodeError(this.name, "connection refused: the node is down", {
+          cause: driverError("ECONNREFUSED"),
+        }),
+      );
     }
     return new Promise((resolve, reject) => {
       const execute = () => {
-        if (this.faults.down) return reject(new Error(`connection to ${this.name} closed`));
+        if (this.faults.down)
+          return reject(
+            new NodeError(this.name, "connection closed", { cause: driverError("ECONNRESET") }),
+          );
         let reply: unknown;
         try {
           reply = this.#evalsha(script, [...keys], args.map(String));
@@ -73,7 +85,11 @@ export class MemoryRunner implements ScriptRunner {
         }
         if (this.faults.lostReplies > 0) {
           this.faults.lostReplies--;
-          return reject(new Error(`connection to ${this.name} lost before the reply`));
+          return reject(
+            new NodeError(this.name, "connection lost before the reply", {
+              cause: driverError("ECONNRESET"),
+            }),
+          );
         }
         resolve(reply);
       };
