@@ -1,0 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+// The README shows this example verbatim; keep them from drifting apart.
+test("the README's adapter guide shows the example's code and test unchanged", () => {
+  const readme = readFileSync(join(__dirname, "../../../README.md"), "utf8");
+  for (const file of ["../src/resp-runner.ts", "conformance.test.ts"]) {
+    const code = readFileSync(join(__dirname, file), "utf8");
+    expect(readme).toContain(`\`\`\`ts\n${code}\`\`\``);
+  }
+});
