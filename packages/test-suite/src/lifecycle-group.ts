@@ -14,12 +14,16 @@ export function lifecycleGroup(ctx: SuiteContext, timeout: number): void {
           const redlock = ctx.redlock(n);
           const resources = [ctx.key("a"), ctx.key("b")];
           const lock = await redlock.acquire(resources, 5000);
+          // The decision comes at quorum; wait for every node's vote before reading them all.
+          await Promise.all(lock.attempts);
           for (const node of nodes) {
             for (const key of resources) expect(await node.get(key)).toBe(lock.value);
           }
           const extended = await lock.extend(20_000);
+          await Promise.all(extended.attempts);
           for (const node of nodes) expect(await node.pttl(resources[0]!)).toBeGreaterThan(5000);
           const result = await extended.release();
+          await Promise.all(result.attempts);
           expect(result.outcome).toBe("released");
           for (const node of nodes) expect(await node.get(resources[1]!)).toBe(null);
         },
