@@ -1,0 +1,64 @@
+import {
+  Redlock as CoreRedlock,
+  InvalidArgumentError,
+  type RedlockOptions,
+  type ScriptOverrides,
+  type ScriptRunner,
+} from "@redlock/core";
+import {
+  createIoredisRunner,
+  EXPECTED_CLIENT,
+  type IoredisClient,
+  isIoredisClient,
+} from "./runner";
+
+/**
+ * Redlock over ioredis clients: each `Redis` or `Cluster` client is one node. The drop-in
+ * replacement for node-redlock v5's `new Redlock(clients, settings, scripts)`.
+ *
+ * @example
+ * ```ts
+ * const redlock = new Redlock([new Redis(urlA), new Redis(urlB), new Redis(urlC)]);
+ * await redlock.using(["report:daily"], 5000, async (signal) => { … });
+ * ```
+ */
+export class Redlock extends CoreRedlock {
+  /**
+   * @param clients one ioredis client per independent Redis node (duplicates removed), each made
+   *   a runner with default options; a runner from `createIoredisRunner(client, options)` may
+   *   stand in for a client to set its name or reply timeout
+   * @param settings default settings and instance options
+   * @param scripts replacement scripts, or functions that edit the defaults
+   * @throws {InvalidArgumentError} no clients, an object that is not an ioredis client, or a bad
+   *   setting
+   */
+  constructor(
+    clients: Iterable<IoredisClient | ScriptRunner>,
+    settings?: RedlockOptions,
+    scripts?: ScriptOverrides,
+  ) {
+    super(toRunners(clients), settings, scripts);
+  }
+}
+
+function toRunners(clients: Iterable<IoredisClient | ScriptRunner>): ScriptRunner[] {
+  const iterable = clients as Partial<Iterable<unknown>> | null | undefined;
+  if (typeof iterable?.[Symbol.iterator] !== "function" || typeof iterable === "string") {
+    throw new InvalidArgumentError(
+      "NO_RUNNERS",
+      "clients",
+      "expected an array of ioredis clients (one per Redis node).",
+    );
+  }
+  const list = [...new Set(iterable as Iterable<unknown>)];
+  if (list.length === 0) {
+    throw new InvalidArgumentError("NO_RUNNERS", "clients", "pass at least one ioredis client.");
+  }
+  return list.map((client, i) => {
+    if (isIoredisClient(client)) return createIoredisRunner(client);
+    if (typeof (client as Partial<ScriptRunner> | null)?.run === "function") {
+      return client as ScriptRunner;
+    }
+    throw new InvalidArgumentError("INVALID_RUNNER", `clients[${i}]`, EXPECTED_CLIENT);
+  });
+}

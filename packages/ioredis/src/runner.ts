@@ -1,0 +1,196 @@
+import {
+  InvalidArgumentError,
+  type LockScript,
+  MAX_DURATION,
+  NodeError,
+  NodeTimeoutError,
+  type RunOptions,
+  type ScriptRunner,
+} from "@redlock/core";
+import { clientName } from "./name";
+
+/**
+ * The part of an ioredis client a runner uses. `Redis` and `Cluster` from ioredis 5 and 6 match
+ * it, and so does any object with these methods (a mock, a wrapper).
+ */
+export interface IoredisClient {
+  evalsha(sha1: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  quit(): Promise<unknown>;
+  /** Closes the connection at once; used when `quit()` fails. */
+  disconnect?(): void;
+  /** Connection state; `"end"` once closed. */
+  readonly status?: string;
+  /** `true` on a `Cluster` client. */
+  readonly isCluster?: boolean;
+  /** The client's options; only read to derive the runner's name. */
+  readonly options?: object;
+}
+
+/** Options of {@link createIoredisRunner}. */
+export interface IoredisRunnerOptions {
+  /**
+   * The node's name in errors and events.
+   * @default derived from the client's host and port, such as `"redis://127.0.0.1:6379"`
+   */
+  name?: string;
+  /**
+   * Milliseconds to wait for a reply before rejecting with `NodeTimeoutError`; `Infinity` waits
+   * for as long as core does (its `nodeTimeout`).
+   * @default 5000
+   */
+  timeout?: number;
+}
+
+/** Does `value` have the methods of an {@link IoredisClient}? */
+export function isIoredisClient(value: unknown): value is IoredisClient {
+  const client = value as Partial<IoredisClient> | null;
+  return (
+    typeof client === "object" &&
+    client !== null &&
+    typeof client.evalsha === "function" &&
+    typeof client.eval === "function" &&
+    typeof client.quit === "function"
+  );
+}
+
+/** Expected-value text shared by every `INVALID_RUNNER` error of this package. */
+export const EXPECTED_CLIENT =
+  "expected an ioredis Redis or Cluster client (with evalsha, eval and quit) or a runner from createIoredisRunner.";
+
+/**
+ * Turn an ioredis `Redis` or `Cluster` client into a core `ScriptRunner` (one Redlock node).
+ *
+ * Scripts run with `EVALSHA` and fall back to `EVAL` once when the node answers `NOSCRIPT`.
+ * Every client failure rejects with a `NodeError` whose `cause` is the client's error; no reply
+ * within `timeout` rejects with a `NodeTimeoutError`. On a `Cluster` client the script runs on
+ * the node serving the first key's slot, so every key of one lock must share a hash slot.
+ *
+ * @param client a connected or connecting ioredis client
+ * @param options name and reply timeout
+ * @throws {InvalidArgumentError} `client` is not an ioredis client, or an option is invalid
+ * @example
+ * ```ts
+ * const runner = createIoredisRunner(new Redis("redis://10.0.0.1:6379"), { timeout: 2000 });
+ * const redlock = new Redlock([runner, clientB, clientC]);
+ * ```
+ */
+export function createIoredisRunner(
+  client: IoredisClient,
+  options: IoredisRunnerOptions = {},
+): ScriptRunner {
+  if (!isIoredisClient(client)) {
+    throw new InvalidArgumentError("INVALID_RUNNER", "client", EXPECTED_CLIENT);
+  }
+  const { name = clientName(client), timeout = 5000 } = options;
+  if (typeof name !== "string" || name === "") {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      "options.name",
+      "expected a non-empty string.",
+    );
+  }
+  const finite = Number.isInteger(timeout) && timeout > 0 && timeout <= MAX_DURATION;
+  if (!finite && timeout !== Number.POSITIVE_INFINITY) {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      "options.timeout",
+      `expected a positive integer of at most ${MAX_DURATION} ms, or Infinity; got ${String(timeout)}.`,
+    );
+  }
+  const numbers = stringNumbers(client);
+
+  const evaluate = async (
+    script: LockScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ) => {
+    try {
+      return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!/noscript/i.test(messageOf(error))) throw error;
+      return await client.eval(script.source, keys.length, ...keys, ...args);
+    }
+  };
+
+  // Reject functions of the runs still waiting for a reply.
+  const waiting = new Set<(error: NodeError) => void>();
+  let disconnected = false;
+  const closedError = () => new NodeError(name, "client closed before a reply");
+
+  return {
+    name,
+    run(script, keys, args, runOptions?: RunOptions) {
+      const signal = runOptions?.signal;
+      return new Promise((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const settle = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          waiting.delete(fail);
+        };
+        const fail = (error: NodeError) => {
+          settle();
+          reject(error);
+        };
+        const onAbort = () =>
+          fail(new NodeError(name, "stopped waiting for a reply", { cause: signal?.reason }));
+        if (signal?.aborted) return onAbort();
+        if (disconnected) return fail(closedError());
+        signal?.addEventListener("abort", onAbort, { once: true });
+        waiting.add(fail);
+        if (finite) timer = setTimeout(() => fail(new NodeTimeoutError(name, timeout)), timeout);
+        evaluate(script, keys, args).then(
+          (reply) => {
+            settle();
+            resolve(numbers ? toNumbers(reply) : reply);
+          },
+          (error: unknown) =>
+            fail(
+              new NodeError(name, `${script.name} script failed: ${messageOf(error)}`, {
+                cause: error,
+              }),
+            ),
+        );
+      });
+    },
+    async quit() {
+      try {
+        if (client.status !== "end") await client.quit();
+      } catch (error) {
+        if (typeof client.disconnect !== "function") {
+          throw new NodeError(name, `quit failed: ${messageOf(error)}`, { cause: error });
+        }
+        // While reconnecting, ioredis queues QUIT behind unsent commands, rejects it when the
+        // retry limit is reached and keeps reconnecting: close the connection outright. Such a
+        // client never settles the commands it still has queued, nor any sent later.
+        disconnected = true;
+        client.disconnect();
+      } finally {
+        for (const fail of [...waiting]) fail(closedError());
+      }
+    },
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Is the client set to return integers as strings (`stringNumbers`)? */
+function stringNumbers(client: IoredisClient): boolean {
+  const options = client.options as
+    | { stringNumbers?: unknown; redisOptions?: { stringNumbers?: unknown } }
+    | undefined;
+  return (options?.stringNumbers ?? options?.redisOptions?.stringNumbers) === true;
+}
+
+/** Undo `stringNumbers` on a script reply: core expects integers as numbers. */
+function toNumbers(reply: unknown): unknown {
+  if (Array.isArray(reply)) return reply.map(toNumbers);
+  if (typeof reply === "string" && /^-?\d+$/.test(reply)) {
+    const value = Number(reply);
+    return Number.isSafeInteger(value) ? value : reply;
+  }
+  return reply;
+}

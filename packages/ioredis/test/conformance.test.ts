@@ -1,0 +1,18 @@
+import { adapterConformanceSuite } from "@redlock/test-suite";
+import { redisConformanceTarget, teardownAll } from "@redlock/testbed";
+import { createIoredisRunner } from "../src";
+import { drivers } from "./helpers";
+
+afterAll(() => teardownAll());
+
+for (const [label, driver] of drivers) {
+  adapterConformanceSuite(
+    { describe, it, expect, beforeAll, afterAll, beforeEach },
+    redisConformanceTarget(label, ({ url }) => {
+      // Reconnects, so a node the suite brings back up answers again.
+      const client = driver.redis(url, { retryStrategy: () => 50 });
+      const runner = createIoredisRunner(client);
+      return { runner, close: () => runner.quit!() };
+    }),
+  );
+}
