@@ -1,0 +1,78 @@
+/**
+ * Options the runner passes to `sendCommand`: `{ abortSignal, typeMapping: {} }`. redis 5 and 6
+ * read them (`abortSignal` drops a command not yet written; an empty `typeMapping` restores
+ * default reply decoding on clients configured with another one); redis 4 ignores them. The
+ * runner never passes redis 4's own `signal` option: aborting a command already written
+ * corrupts that major's command queue.
+ */
+export type NodeRedisCommandOptions = object;
+
+/** The parts of a `createClient()` client (redis 4, 5 or 6) that the runner uses. */
+export interface NodeRedisClient {
+  /** `true` after `connect()` and until the client is closed. */
+  readonly isOpen: boolean;
+  sendCommand(args: string[], options?: NodeRedisCommandOptions): Promise<unknown>;
+  /** The client's options (host, port, database, redis 6 `keyPrefix`); read for `name`. */
+  readonly options?: unknown;
+  /** Immediate close: redis 5 and 6. */
+  destroy?(): unknown;
+  /** Immediate close: every major. */
+  disconnect?(): Promise<unknown>;
+}
+
+/** The parts of a `createCluster()` client (redis 4, 5 or 6) that the runner uses. */
+export interface NodeRedisCluster extends Omit<NodeRedisClient, "sendCommand" | "options"> {
+  /** Known masters; filled in by `connect()`. */
+  readonly masters: ReadonlyArray<{ readonly host?: string; readonly port?: number }>;
+  /** Routes the command to the master serving `firstKey`'s hash slot. */
+  sendCommand(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+    options?: NodeRedisCommandOptions,
+  ): Promise<unknown>;
+  /** redis 6 cluster options (for `keyPrefix`). */
+  readonly _options?: unknown;
+}
+
+/** Either kind of node-redis client. */
+export type NodeRedisClientLike = NodeRedisClient | NodeRedisCluster;
+
+type Bag = Record<string, unknown>;
+
+const isBag = (value: unknown): value is Bag => typeof value === "object" && value !== null;
+
+/** Does `value` look like a node-redis client or cluster (checked structurally)? */
+export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike {
+  return (
+    isBag(value) && typeof value.sendCommand === "function" && typeof value.isOpen === "boolean"
+  );
+}
+
+/** Is `client` a `createCluster()` client (it knows its masters)? */
+export function isCluster(client: NodeRedisClientLike): client is NodeRedisCluster {
+  return Array.isArray((client as Partial<NodeRedisCluster>).masters);
+}
+
+/** The client's own `keyPrefix` (redis 6), which typed commands apply and `sendCommand` does not. */
+export function keyPrefixOf(client: NodeRedisClientLike): unknown {
+  const options = isCluster(client) ? client._options : client.options;
+  return isBag(options) ? options.keyPrefix : undefined;
+}
+
+/** A credential-free name such as `redis://127.0.0.1:6379/2` or `redis-cluster://a:1,b:2`. */
+export function nodeName(client: NodeRedisClientLike): string {
+  if (isCluster(client)) {
+    const masters = client.masters.map((m) => `${m.host ?? "localhost"}:${m.port ?? 6379}`);
+    return masters.length ? `redis-cluster://${masters.join(",")}` : "redis-cluster";
+  }
+  const options = isBag(client.options) ? client.options : {};
+  const socket = isBag(options.socket) ? options.socket : {};
+  const db = typeof options.database === "number" && options.database > 0 ? options.database : 0;
+  const suffix = db ? `/${db}` : "";
+  if (typeof socket.path === "string") return `unix://${socket.path}${suffix}`;
+  const scheme = socket.tls === true ? "rediss" : "redis";
+  const host = typeof socket.host === "string" ? socket.host : "localhost";
+  const port = typeof socket.port === "number" ? socket.port : 6379;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${suffix}`;
+}

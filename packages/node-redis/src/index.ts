@@ -1,0 +1,13 @@
+export * from "@redlock/core";
+export type {
+  NodeRedisClient,
+  NodeRedisClientLike,
+  NodeRedisCluster,
+  NodeRedisCommandOptions,
+} from "./client";
+export { Redlock } from "./redlock";
+export {
+  createNodeRedisRunner,
+  type NodeRedisRunner,
+  type NodeRedisRunnerOptions,
+} from "./runner";

@@ -1,0 +1,61 @@
+import {
+  Redlock as CoreRedlock,
+  InvalidArgumentError,
+  type RedlockOptions,
+  type ScriptOverrides,
+  type ScriptRunner,
+} from "@redlock/core";
+import { isNodeRedisClient, type NodeRedisClientLike } from "./client";
+import { createNodeRedisRunner } from "./runner";
+
+/**
+ * `Redlock` from `@redlock/core` taking node-redis clients: each client or cluster (connected
+ * with `await client.connect()`) is one independent node. Runners from
+ * {@link createNodeRedisRunner} are accepted as they are, for per-node options.
+ *
+ * @example
+ * ```ts
+ * const clients = urls.map((url) => createClient({ url }));
+ * await Promise.all(clients.map((client) => client.connect()));
+ * const redlock = new Redlock(clients);
+ * ```
+ */
+export class Redlock extends CoreRedlock {
+  /**
+   * @param clients one connected client, cluster or runner per independent Redis node
+   * @param settings default settings and instance options
+   * @param scripts replacement scripts, or functions that edit the defaults
+   * @throws {InvalidArgumentError} an entry is not a node-redis client or runner, or as core's
+   *   constructor does
+   */
+  constructor(
+    clients: Iterable<NodeRedisClientLike | ScriptRunner>,
+    settings?: RedlockOptions,
+    scripts?: ScriptOverrides,
+  ) {
+    super(toRunners(clients), settings, scripts);
+  }
+}
+
+function toRunners(clients: unknown): ScriptRunner[] {
+  const iterable = clients as Partial<Iterable<unknown>> | null | undefined;
+  if (typeof iterable?.[Symbol.iterator] !== "function" || typeof clients === "string") {
+    throw new InvalidArgumentError(
+      "NO_RUNNERS",
+      "clients",
+      "expected an array of node-redis clients (one per Redis node).",
+    );
+  }
+  return [...new Set(iterable as Iterable<unknown>)].map((client, i) => {
+    if (isNodeRedisClient(client)) return createNodeRedisRunner(client);
+    if (typeof (client as Partial<ScriptRunner> | null)?.run === "function") {
+      return client as ScriptRunner;
+    }
+    throw new InvalidArgumentError(
+      "INVALID_RUNNER",
+      `clients[${i}]`,
+      "expected a node-redis client from createClient() or createCluster(), connected with " +
+        "await client.connect().",
+    );
+  });
+}
