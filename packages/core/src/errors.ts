@@ -13,6 +13,7 @@ export type RedlockErrorCode =
   | "NODE_TIMEOUT"
   | "UNEXPECTED_REPLY"
   | "LOCK_CONFLICT"
+  | "NODE_RESTARTED"
   | "SCRIPT_NOT_SUPPORTED";
 
 /** Base class of every error this library throws or emits. */
@@ -173,6 +174,22 @@ export class LockConflictError extends NodeError {
   constructor(node: string, message: string, holderTtl = 0) {
     super(node, message, { code: "LOCK_CONFLICT" });
     this.holderTtl = holderTtl;
+  }
+}
+
+/**
+ * A node restarted without its data (its boot marker is younger than the restart guard's
+ * period), so its grants are not counted until every lock it may have held has expired.
+ */
+export class NodeRestartedError extends NodeError {
+  override name = "NodeRestartedError";
+  /** Milliseconds until the node may grant again. */
+  readonly remaining: number;
+  constructor(node: string, remaining: number) {
+    super(node, `restarted recently; kept out of grants for another ${remaining} ms`, {
+      code: "NODE_RESTARTED",
+    });
+    this.remaining = remaining;
   }
 }
 

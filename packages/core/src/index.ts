@@ -8,6 +8,7 @@ export {
   LockExpiredError,
   LockLostError,
   NodeError,
+  NodeRestartedError,
   NodeTimeoutError,
   QuorumUnreachableError,
   RedlockError,
@@ -31,10 +32,12 @@ export {
   type ScriptOverride,
   type ScriptOverrides,
 } from "./scripts";
+export { ACQUIRE_GUARDED_SCRIPT, FENCE_SCRIPT, fenceKey } from "./scripts-guarded";
 export {
   type AcquireSettings,
   defaultSettings,
   type RedlockOptions,
+  type RestartGuard,
   type Settings,
   type UsingSettings,
 } from "./settings";

@@ -9,6 +9,8 @@ export interface LockTimes {
   readonly deadline: number;
   /** Monotonic ms after which no node can still hold the keys (attempt start + duration). */
   readonly keysGoneBy: number;
+  /** The fencing token, when the lock was acquired with `fencing: true`. */
+  readonly fencingToken?: number;
 }
 
 const times = new WeakMap<Lock, LockTimes>();
@@ -46,6 +48,15 @@ export class Lock implements AsyncDisposable {
     const clock = redlock.clock;
     const deadline = lockTimesInternal?.deadline ?? clock.now() + (expiration - clock.wallNow());
     times.set(this, lockTimesInternal ?? { deadline, keysGoneBy: deadline });
+  }
+
+  /**
+   * The fencing token when acquired with `{ fencing: true }`: pass it with every write to the
+   * protected resource, which rejects writes carrying a token lower than one it has seen.
+   * Extensions keep the token.
+   */
+  get fencingToken(): number | undefined {
+    return times.get(this)?.fencingToken;
   }
 
   /** Milliseconds of validity left on the monotonic clock; 0 once expired, released or extended. */

@@ -3,6 +3,7 @@ import {
   type ExecutionError,
   InvalidArgumentError,
   LockExpiredError,
+  QuorumUnreachableError,
   ResourceLockedError,
 } from "./errors";
 import { TypedEmitter } from "./events";
@@ -10,12 +11,13 @@ import { type Classify, type Decision, runAttempt } from "./internal/attempt";
 import { keepAttempt } from "./internal/attempts";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
-import { countVote, releaseVote } from "./internal/replies";
+import { countVote, guardedVote, releaseVote } from "./internal/replies";
 import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
 import { Lock, lockTimes } from "./lock";
 import type { ReleaseResult } from "./release-result";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
+import { fenceKey } from "./scripts-guarded";
 import {
   type AcquireSettings,
   defaultSettings,
@@ -62,6 +64,7 @@ export class Redlock extends TypedEmitter {
   readonly clock: Clock;
   readonly #runners: ScriptRunner[];
   readonly #names: string[];
+  readonly #guard: { readonly period: number; readonly markerKey: string } | undefined;
 
   /**
    * @param runners one runner per independent Redis node
@@ -85,10 +88,16 @@ export class Redlock extends TypedEmitter {
     this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
     this.keyPrefix = settings.keyPrefix ?? "";
     this.clock = settings.clock ?? systemClock;
+    this.#guard = settings.restartGuard && {
+      period: settings.restartGuard.period,
+      markerKey: settings.restartGuard.markerKey ?? "redlock:boot",
+    };
     this.scripts = Object.freeze({
       acquireScript: resolveScript("acquire", defaultScripts.acquireScript, scripts?.acquireScript),
       extendScript: resolveScript("extend", defaultScripts.extendScript, scripts?.extendScript),
       releaseScript: resolveScript("release", defaultScripts.releaseScript, scripts?.releaseScript),
+      acquireGuardedScript: defaultScripts.acquireGuardedScript,
+      fenceScript: defaultScripts.fenceScript,
     });
   }
 
@@ -132,6 +141,7 @@ export class Redlock extends TypedEmitter {
         : this.clock.now() + settings.acquireTimeout;
     const attempts: Promise<ExecutionStats>[] = [];
     const timeout = Math.min(s.nodeTimeout, duration - driftMs);
+    const fencing = settings?.fencing === true;
 
     for (let n = 1; ; n++) {
       if (signal?.aborted) throw aborted(names, attempts, signal);
@@ -139,13 +149,7 @@ export class Redlock extends TypedEmitter {
       // keys of a later one.
       const value = randomValue();
       const start = this.clock.now();
-      const attempt = this.#attempt(
-        this.scripts.acquireScript,
-        keys,
-        [value, duration],
-        timeout,
-        countVote(keys.length, "acquire"),
-      );
+      const attempt = this.#requestGrant(keys, value, duration, fencing, timeout);
       let decision: Decision<number>;
       try {
         decision = await raceSignal(attempt, signal);
@@ -158,19 +162,41 @@ export class Redlock extends TypedEmitter {
 
       let error: ExecutionError;
       if (decision.granted) {
+        let fencingToken: number | undefined;
+        let fenceError: ExecutionError | undefined;
+        if (fencing) {
+          // Read-max-then-write-back: the granted quorum reported its counters; record one more
+          // than their maximum on a majority before the lock is handed out, so every later
+          // quorum (which intersects this majority) reads at least this token.
+          fencingToken = Math.max(0, ...decision.details) + 1;
+          const left = validity(duration, this.clock.now() - start, s.driftFactor);
+          fenceError =
+            left > 0
+              ? await this.#recordToken(
+                  names,
+                  keys,
+                  fencingToken,
+                  Math.min(s.nodeTimeout, left),
+                  attempts,
+                )
+              : undefined;
+        }
         const left = validity(duration, this.clock.now() - start, s.driftFactor);
-        if (left > 0) {
+        if (left > 0 && !fenceError) {
           const lock = new Lock(this, names, value, attempts, this.clock.wallNow() + left, {
             deadline: start + duration - driftMs,
             keysGoneBy: start + duration + driftMs,
+            fencingToken,
           });
           this.emit("acquired", lock);
           return lock;
         }
-        error = new LockExpiredError(
-          `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
-          attempts,
-        );
+        error =
+          fenceError ??
+          new LockExpiredError(
+            `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
+            attempts,
+          );
       } else {
         error = failure("acquire", names, decision, attempts, this.#runners.length);
       }
@@ -233,7 +259,11 @@ export class Redlock extends TypedEmitter {
           existing.value,
           attempts,
           this.clock.wallNow() + left,
-          { deadline: start + duration - driftMs, keysGoneBy: start + duration + driftMs },
+          {
+            deadline: start + duration - driftMs,
+            keysGoneBy: start + duration + driftMs,
+            fencingToken: existing.fencingToken,
+          },
         );
         existing.expiration = 0;
         this.emit("extended", lock, existing);
@@ -343,6 +373,61 @@ export class Redlock extends TypedEmitter {
       classify,
       onNodeError: (error) => this.emit("error", error),
     });
+  }
+
+  /** One acquire request to every node: the plain script, or the guarded one for fencing or the restart guard. */
+  #requestGrant(
+    keys: readonly string[],
+    value: string,
+    duration: number,
+    fencing: boolean,
+    timeout: number,
+  ): Promise<Decision<number>> {
+    if (!fencing && !this.#guard) {
+      return this.#attempt(
+        this.scripts.acquireScript,
+        keys,
+        [value, duration],
+        timeout,
+        countVote(keys.length, "acquire"),
+      );
+    }
+    const guardedKeys = [
+      ...keys,
+      ...(fencing ? keys.map(fenceKey) : []),
+      ...(this.#guard ? [this.#guard.markerKey] : []),
+    ];
+    return this.#attempt(
+      this.scripts.acquireGuardedScript,
+      guardedKeys,
+      [value, duration, keys.length, fencing ? "1" : "0", this.#guard?.period ?? 0],
+      timeout,
+      guardedVote(keys.length),
+    );
+  }
+
+  /** Write a fencing token back to a majority; resolves with an error when too few nodes took it. */
+  async #recordToken(
+    names: readonly string[],
+    keys: readonly string[],
+    token: number,
+    timeout: number,
+    attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  ): Promise<ExecutionError | undefined> {
+    const counters = keys.map(fenceKey);
+    const written = await this.#attempt(
+      this.scripts.fenceScript,
+      counters,
+      [token],
+      timeout,
+      countVote(counters.length, "fence"),
+    );
+    if (written.granted) return undefined;
+    return new QuorumUnreachableError(
+      `Acquired ${list(names)}, but could not record its fencing token on a quorum.`,
+      attempts,
+      { cause: new AggregateError(written.failures, "fencing token write-back failed") },
+    );
   }
 
   async #releasePartial(keys: readonly string[], value: string, timeout: number): Promise<void> {

@@ -3,7 +3,7 @@
  */
 export interface LockScript {
   /** Which lock operation this script performs, for logs and errors. */
-  readonly name: "acquire" | "extend" | "release";
+  readonly name: "acquire" | "extend" | "release" | "fence";
   /** The Lua source, sent with `EVAL` when the node does not know the SHA-1 yet. */
   readonly source: string;
   /** Lower-case hex SHA-1 of `source`, sent with `EVALSHA`. */
@@ -12,7 +12,7 @@ export interface LockScript {
 
 /** Per-call options core passes to {@link ScriptRunner.run}. */
 export interface RunOptions {
-  /** Aborted when core stops waiting for this node (per-node timeout or the decision is made). */
+  /** Aborted when core stops waiting for this node (its per-node timeout). */
   readonly signal?: AbortSignal;
 }
 

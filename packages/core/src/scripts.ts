@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "./errors";
 import type { LockScript } from "./script-runner";
+import { ACQUIRE_GUARDED_SCRIPT, FENCE_SCRIPT } from "./scripts-guarded";
 import { sha1 } from "./sha1";
 
 /**
@@ -82,11 +83,15 @@ export interface ScriptOverrides {
   readonly releaseScript?: ScriptOverride;
 }
 
-/** The three scripts a `Redlock` instance runs. */
+/** The scripts a `Redlock` instance runs: node-redlock's three, plus the fencing and restart-guard pair. */
 export interface LockScripts {
   readonly acquireScript: LockScript;
   readonly extendScript: LockScript;
   readonly releaseScript: LockScript;
+  /** Acquire variant used with `fencing` or `restartGuard`; not affected by overrides. */
+  readonly acquireGuardedScript: LockScript;
+  /** Records a fencing token on the counters. */
+  readonly fenceScript: LockScript;
 }
 
 /** Build a {@link LockScript} from Lua source, hashing it for `EVALSHA`. */
@@ -99,6 +104,8 @@ export const defaultScripts: LockScripts = {
   acquireScript: createScript("acquire", ACQUIRE_SCRIPT),
   extendScript: createScript("extend", EXTEND_SCRIPT),
   releaseScript: createScript("release", RELEASE_SCRIPT),
+  acquireGuardedScript: createScript("acquire", ACQUIRE_GUARDED_SCRIPT),
+  fenceScript: createScript("fence", FENCE_SCRIPT),
 };
 
 /** Apply a constructor override to a default script. @internal */

@@ -48,6 +48,22 @@ export interface RedlockOptions extends Partial<Settings> {
   readonly keyPrefix?: string;
   /** Time source for validity and timers; replace it in tests. @default systemClock */
   readonly clock?: Clock;
+  /**
+   * Keep a node that lost its data out of grants for `period` ms, the "delayed restart" of the
+   * Redlock spec done by the client. Each node keeps a boot marker key (no TTL); when it is
+   * missing (a restart without persistence, a flush, a new node) the node grants nothing until
+   * the marker is `period` ms old. Set `period` to at least your longest lock duration.
+   * @default off
+   */
+  readonly restartGuard?: RestartGuard;
+}
+
+/** Options of the restart guard. */
+export interface RestartGuard {
+  /** Quarantine in ms after a node is found without its marker; at least the longest lock TTL. */
+  readonly period: number;
+  /** The marker key on every node. @default "redlock:boot" */
+  readonly markerKey?: string;
 }
 
 /** Per-call settings of `acquire()`. */
@@ -56,6 +72,13 @@ export interface AcquireSettings extends Partial<Settings> {
   readonly signal?: AbortSignal;
   /** Give up retrying after this many milliseconds in total. @default unlimited */
   readonly acquireTimeout?: number;
+  /**
+   * Give the lock a fencing token (`lock.fencingToken`): strictly greater than the token of every
+   * lock on the same resources whose acquisition finished before this one began, as long as no
+   * node loses acknowledged writes. Costs one more round trip.
+   * @default false
+   */
+  readonly fencing?: boolean;
 }
 
 /** Per-call settings of `using()`. */

@@ -134,6 +134,40 @@ export function validateSettings(settings: unknown, argument = "settings"): void
       );
     }
   }
+  if (settings.fencing !== undefined && typeof settings.fencing !== "boolean") {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      `${argument}.fencing`,
+      "expected true or false.",
+    );
+  }
+  const guard = settings.restartGuard as Record<string, unknown> | undefined;
+  if (guard !== undefined) {
+    const period = guard?.period;
+    if (
+      !isObject(guard) ||
+      typeof period !== "number" ||
+      !Number.isSafeInteger(period) ||
+      period <= 0 ||
+      period > MAX_DURATION
+    ) {
+      throw new InvalidArgumentError(
+        "INVALID_SETTING",
+        `${argument}.restartGuard`,
+        "expected { period } with period a positive integer of milliseconds, at least your longest lock duration.",
+      );
+    }
+    if (
+      guard.markerKey !== undefined &&
+      (typeof guard.markerKey !== "string" || guard.markerKey === "")
+    ) {
+      throw new InvalidArgumentError(
+        "INVALID_SETTING",
+        `${argument}.restartGuard.markerKey`,
+        "expected a non-empty string.",
+      );
+    }
+  }
   if (settings.keyPrefix !== undefined && typeof settings.keyPrefix !== "string") {
     throw new InvalidArgumentError(
       "INVALID_SETTING",

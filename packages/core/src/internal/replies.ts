@@ -1,4 +1,4 @@
-import { LockConflictError, UnexpectedReplyError } from "../errors";
+import { LockConflictError, NodeRestartedError, UnexpectedReplyError } from "../errors";
 import type { Classify } from "./attempt";
 
 const isInteger = (value: unknown): value is number =>
@@ -42,5 +42,31 @@ export function releaseVote(keyCount: number): Classify<ReleaseDetail> {
       }
     }
     throw new UnexpectedReplyError(name, "release", reply);
+  };
+}
+
+/**
+ * The guarded acquire script replies `[status, value]`: 1 granted (value: highest fencing
+ * counter), 0 held by another lock (value: its TTL), 2 node in restart quarantine (value: ms left).
+ */
+export function guardedVote(keyCount: number): Classify<number> {
+  return (reply, _runner, name) => {
+    const [status, value] = Array.isArray(reply) && reply.length === 2 ? (reply as unknown[]) : [];
+    if (!isInteger(status) || !isInteger(value) || value < 0) {
+      throw new UnexpectedReplyError(name, "acquire", reply);
+    }
+    if (status === 1) return { for: true, detail: value };
+    if (status === 0) {
+      return {
+        for: false,
+        error: new LockConflictError(
+          name,
+          `acquire refused: another lock holds one of ${keyCount} resources`,
+          value,
+        ),
+      };
+    }
+    if (status === 2) return { for: false, error: new NodeRestartedError(name, value) };
+    throw new UnexpectedReplyError(name, "acquire", reply);
   };
 }

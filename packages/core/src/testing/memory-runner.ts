@@ -167,6 +167,10 @@ export class MemoryRunner implements ScriptRunner {
         return this.#extend(keys, value, Number(ttl));
       case defaultScripts.releaseScript.sha1:
         return this.#release(keys, value);
+      case defaultScripts.acquireGuardedScript.sha1:
+        return this.#acquireGuarded(keys, args);
+      case defaultScripts.fenceScript.sha1:
+        return this.#fence(keys, Number(value));
       default:
         throw new ScriptNotSupportedError(
           `MemoryRunner runs only the built-in acquire, extend and release scripts; ` +
@@ -184,6 +188,40 @@ export class MemoryRunner implements ScriptRunner {
       }
     }
     for (const key of keys) this.set(key, value, ttl);
+    return keys.length;
+  }
+
+  #acquireGuarded(keys: string[], args: string[]): [number, number] {
+    const [value = "", ttl = "0", count = "0", fencing = "0", guard = "0"] = args;
+    const n = Number(count);
+    const period = Number(guard);
+    if (period > 0) {
+      const marker = keys[keys.length - 1] as string;
+      const now = Math.floor(this.#clock.now());
+      let born = Number(this.#live(marker)?.value);
+      if (Number.isNaN(born)) {
+        this.#store.set(marker, { value: String(now), expiresAt: Number.POSITIVE_INFINITY });
+        born = now;
+      }
+      if (now - born < period) return [2, period - (now - born)];
+    }
+    const lockKeys = keys.slice(0, n);
+    const granted = this.#acquire(lockKeys, value, Number(ttl));
+    if (granted !== n) return [0, Math.max(0, -granted)];
+    let highest = 0;
+    if (fencing === "1") {
+      for (const key of keys.slice(n, 2 * n))
+        highest = Math.max(highest, Number(this.#live(key)?.value ?? 0));
+    }
+    return [1, highest];
+  }
+
+  #fence(keys: string[], token: number): number {
+    for (const key of keys) {
+      if (Number(this.#live(key)?.value ?? 0) < token) {
+        this.#store.set(key, { value: String(token), expiresAt: Number.POSITIVE_INFINITY });
+      }
+    }
     return keys.length;
   }
 
