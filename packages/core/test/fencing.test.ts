@@ -102,9 +102,9 @@ describe("restart guard", () => {
     const errors: Error[] = [];
     redlock.on("error", (error) => errors.push(error));
     // A node seen for the first time may have lost its data: it waits out the period too.
-    await expect(clock.settle(redlock.acquire(["a"], 1000, { retryCount: 0 }))).rejects.toBeInstanceOf(
-      QuorumUnreachableError,
-    );
+    await expect(
+      clock.settle(redlock.acquire(["a"], 1000, { retryCount: 0 })),
+    ).rejects.toBeInstanceOf(QuorumUnreachableError);
     expect(errors).toHaveLength(3);
     expect(errors[0]).toBeInstanceOf(NodeRestartedError);
     await clock.advance(period);
