@@ -65,6 +65,7 @@ export class Redlock extends TypedEmitter {
   readonly #runners: ScriptRunner[];
   readonly #names: string[];
   readonly #guard: { readonly period: number; readonly markerKey: string } | undefined;
+  readonly #background = new Set<Promise<unknown>>();
 
   /**
    * @param runners one runner per independent Redis node
@@ -99,6 +100,15 @@ export class Redlock extends TypedEmitter {
       acquireGuardedScript: defaultScripts.acquireGuardedScript,
       fenceScript: defaultScripts.fenceScript,
     });
+  }
+
+  /**
+   * Resolves once the requests this instance sent without waiting for them (the releases of
+   * failed or aborted attempts) have settled. On runtimes that stop work after the response,
+   * such as Cloudflare Workers, pass it to `ctx.waitUntil(redlock.idle())`.
+   */
+  async idle(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
 
   /** Close every runner that supports it (`quit()`). */
@@ -155,7 +165,7 @@ export class Redlock extends TypedEmitter {
         decision = await raceSignal(attempt, signal);
       } catch {
         // Reject at once; the release goes out now and settles on its own (bounded by timeout).
-        void this.#releasePartial(keys, value, timeout);
+        this.#releasePartial(keys, value, timeout);
         throw aborted(names, attempts, signal);
       }
       keepAttempt(attempts, decision.stats);
@@ -204,7 +214,7 @@ export class Redlock extends TypedEmitter {
       // own keys never block other contenders until they expire. The release is sent now and
       // not awaited: a slow node must not delay the decision, and since every attempt uses a
       // fresh value, a release that lands late can never delete a later attempt's keys.
-      if (mayHaveWritten(decision)) void this.#releasePartial(keys, value, timeout);
+      if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout);
       if (n >= maxAttempts(s.retryCount)) throw error;
       const delay = retryDelay(s);
       if (this.clock.now() + delay >= giveUpAt) throw error;
@@ -430,13 +440,16 @@ export class Redlock extends TypedEmitter {
     );
   }
 
-  async #releasePartial(keys: readonly string[], value: string, timeout: number): Promise<void> {
-    await this.#attempt(
+  /** Release a failed attempt's grants in the background; {@link Redlock.idle} waits for them. */
+  #releasePartial(keys: readonly string[], value: string, timeout: number): void {
+    const release = this.#attempt(
       this.scripts.releaseScript,
       keys,
       [value],
       timeout,
       releaseVote(keys.length),
-    );
+    ).then((decision) => decision.stats);
+    this.#background.add(release);
+    void release.finally(() => this.#background.delete(release));
   }
 }

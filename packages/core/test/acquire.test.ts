@@ -407,3 +407,26 @@ describe("keys and scripts", () => {
     expect((errors[0]?.cause as { code?: string } | undefined)?.code).toBe("SCRIPT_NOT_SUPPORTED");
   });
 });
+
+describe("background work", () => {
+  test("idle() waits for the releases of failed attempts", async () => {
+    const { clock, runners, redlock } = setup(3, { nodeTimeout: 100 });
+    runners[0]?.set("a", "foreign");
+    runners[1]?.set("a", "foreign");
+    runners[2]?.pause();
+    await expect(clock.settle(redlock.acquire(["a"], 1000, { retryCount: 0 }))).rejects.toBeInstanceOf(
+      ResourceLockedError,
+    );
+    let idle = false;
+    const waiting = redlock.idle().then(() => {
+      idle = true;
+    });
+    await clock.flush();
+    expect(idle).toBe(false);
+    runners[2]?.resume();
+    await clock.settle(waiting);
+    expect(idle).toBe(true);
+    expect(runners[2]?.keys()).toEqual([]);
+    await redlock.idle();
+  });
+});

@@ -1,0 +1,3 @@
+export * from "@redlock/core";
+export { Redlock } from "./redlock";
+export { createUpstashRunner, type UpstashClient, type UpstashRunnerOptions } from "./runner";

@@ -1,0 +1,219 @@
+import {
+  InvalidArgumentError,
+  type LockScript,
+  MAX_DURATION,
+  NodeError,
+  NodeTimeoutError,
+  type ScriptRunner,
+} from "@redlock/core";
+
+/**
+ * The part of an `@upstash/redis` client the runner uses. Any `Redis` instance from
+ * `@upstash/redis` 1.34 or later fits, with its default options (auto-pipelining, automatic
+ * deserialization, retries) left as they are.
+ */
+export interface UpstashClient {
+  evalsha(sha1: string, keys: string[], args: unknown[]): Promise<unknown>;
+  eval(script: string, keys: string[], args: unknown[]): Promise<unknown>;
+  /**
+   * Never called. Every `@upstash/redis` client has it and ioredis clients do not, although
+   * they also have `evalsha` and `eval` (with another signature).
+   */
+  createScript(script: string): unknown;
+}
+
+/** Options of {@link createUpstashRunner}. */
+export interface UpstashRunnerOptions {
+  /**
+   * The node's name in errors and events.
+   * @default "upstash:" followed by the origin of the client's URL (never its token)
+   */
+  readonly name?: string;
+  /**
+   * Milliseconds to wait for a reply before rejecting with `NodeTimeoutError`. The client's
+   * own retries happen within this time.
+   * @default 5000
+   */
+  readonly timeout?: number;
+}
+
+/** What an `@upstash/redis` client keeps about its endpoint; read only to name it and to redact. */
+interface HttpDetails {
+  readonly client?: { readonly baseUrl?: unknown; readonly headers?: Record<string, unknown> };
+}
+
+const REDACTED = "[redacted]";
+
+/**
+ * Turn an `@upstash/redis` client into a `ScriptRunner` for one Redis database.
+ *
+ * Runs `EVALSHA` and falls back to `EVAL` when the database reports `NOSCRIPT`. Failures are
+ * wrapped in `NodeError` (the client's error as `cause`); a reply that does not come within
+ * `timeout` rejects with `NodeTimeoutError`. The client's token never appears in a name or an
+ * error: the client's URL contributes only its origin, and the token is redacted from any
+ * error text that contains it.
+ *
+ * The client's defaults (auto-pipelining, automatic deserialization, retries) can stay on. Do
+ * not give it a fixed `signal`: once that aborts, every request resolves to `null` or fails.
+ * This runner has its own timeout.
+ *
+ * @param client a `Redis` instance from `@upstash/redis`
+ * @param options the node's name and reply timeout
+ * @throws {InvalidArgumentError} `client` is not an `@upstash/redis` client, or `timeout` is
+ *   not a positive number of milliseconds
+ * @example
+ * ```ts
+ * import { Redis } from "@upstash/redis";
+ * const runner = createUpstashRunner(new Redis({ url, token }), { timeout: 2000 });
+ * ```
+ */
+export function createUpstashRunner(
+  client: UpstashClient,
+  options: UpstashRunnerOptions = {},
+): ScriptRunner {
+  if (!isUpstashClient(client)) {
+    throw new InvalidArgumentError("INVALID_RUNNER", "client", CLIENT_HINT);
+  }
+  const timeout = options.timeout ?? 5000;
+  if (typeof timeout !== "number" || !(timeout > 0 && timeout <= MAX_DURATION)) {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      "options.timeout",
+      `expected a number of milliseconds in (0, ${MAX_DURATION}].`,
+    );
+  }
+  const details = (client as HttpDetails).client;
+  const token = tokenOf(details?.headers);
+  const name = options.name ?? defaultName(details?.baseUrl);
+  const fail = (error: unknown) => {
+    const clean = redact(error, token);
+    const message = isError(clean) ? clean.message : String(clean);
+    // The client appends the whole request body ("command was: …"), which holds the lock
+    // value and, for EVAL, the script source; it stays available on `cause`.
+    return new NodeError(name, message.split(", command was: ")[0] as string, { cause: clean });
+  };
+
+  return {
+    name,
+    run(script, keys, args, runOptions) {
+      const send = (stopped: () => boolean) =>
+        evaluate(client, script, [...keys], [...args], stopped);
+      return withTimeout(send, name, timeout, fail, runOptions?.signal);
+    },
+    async quit() {},
+  };
+}
+
+/** Also used to validate the clients given to `Redlock`. @internal */
+export const CLIENT_HINT = "expected an @upstash/redis client (new Redis({ url, token })).";
+
+/** Does `value` look like an `@upstash/redis` client? @internal */
+export function isUpstashClient(value: unknown): value is UpstashClient {
+  const candidate = value as Partial<UpstashClient> | null | undefined;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.evalsha === "function" &&
+    typeof candidate.eval === "function" &&
+    typeof candidate.createScript === "function"
+  );
+}
+
+/** `EVALSHA`, then `EVAL` on `NOSCRIPT` unless the caller has stopped waiting by then. */
+async function evaluate(
+  client: UpstashClient,
+  script: LockScript,
+  keys: string[],
+  args: unknown[],
+  stopped: () => boolean,
+): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha1, keys, args);
+  } catch (error) {
+    // "NOSCRIPT No matching script…", prefixed "Command failed: " when auto-pipelined.
+    if (stopped() || !(isError(error) && /noscript/i.test(error.message))) throw error;
+    return client.eval(script.source, keys, args);
+  }
+}
+
+/**
+ * Settle with the reply of `send()` unless `timeout` ms pass first or core aborts `signal`.
+ * The request itself cannot be cancelled without changing the user's client, so a late reply
+ * is dropped; a late reply to an acquire is harmless because core releases what it may have
+ * written.
+ */
+function withTimeout(
+  send: (stopped: () => boolean) => Promise<unknown>,
+  name: string,
+  timeout: number,
+  fail: (error: unknown) => NodeError,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const settle = (settler: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      settler();
+    };
+    const onAbort = () => {
+      const reason: unknown = signal?.reason;
+      settle(() => reject(reason instanceof NodeError ? reason : fail(reason)));
+    };
+    const timer = setTimeout(
+      () => settle(() => reject(new NodeTimeoutError(name, timeout))),
+      timeout,
+    );
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    send(() => done).then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(fail(error))),
+    );
+  });
+}
+
+/** Structural, so errors created in another realm (fetch in a test VM, a worker) count too. */
+function isError(value: unknown): value is Error {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Error).message === "string" &&
+    typeof (value as Error).name === "string"
+  );
+}
+
+function defaultName(baseUrl: unknown): string {
+  if (typeof baseUrl === "string") {
+    try {
+      return `upstash:${new URL(baseUrl).origin}`;
+    } catch {}
+  }
+  return "upstash";
+}
+
+function tokenOf(headers: Record<string, unknown> | undefined): string | undefined {
+  const value = headers?.authorization ?? headers?.Authorization;
+  if (typeof value !== "string") return undefined;
+  return value.replace(/^Bearer\s+/i, "") || undefined;
+}
+
+/**
+ * A copy of `error` (and its causes) with `token` replaced, or `error` itself when the token
+ * appears nowhere in it. A server or proxy can echo the credentials it rejected.
+ */
+function redact(error: unknown, token: string | undefined, depth = 0): unknown {
+  if (!token || depth > 8) return error;
+  if (!isError(error)) {
+    return typeof error === "string" ? error.replaceAll(token, REDACTED) : error;
+  }
+  const cause = redact(error.cause, token, depth + 1);
+  const leaks = `${error.message}\n${error.stack ?? ""}`.includes(token);
+  if (!leaks && cause === error.cause) return error;
+  const copy = new Error(error.message.replaceAll(token, REDACTED), { cause });
+  copy.name = error.name;
+  copy.stack = error.stack?.replaceAll(token, REDACTED);
+  return copy;
+}

@@ -1,0 +1,304 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Redlock as CoreRedlock } from "@redlock/core";
+import { teardownAll } from "@redlock/testbed";
+import {
+  createScript,
+  createUpstashRunner,
+  type ExecutionError,
+  type NodeError,
+  NodeTimeoutError,
+  QuorumUnreachableError,
+  Redlock,
+  type RedlockOptions,
+  ResourceLockedError,
+  UnexpectedReplyError,
+  type UpstashClient,
+} from "../src";
+import {
+  type ClientFactory,
+  call,
+  clientFor,
+  commandsSeen,
+  type Database,
+  drivers,
+  rejection,
+  resetDatabases,
+  sleep,
+  startDatabases,
+  textsOf,
+} from "./helpers";
+
+let databases: Database[];
+
+beforeAll(async () => {
+  databases = await startDatabases(3);
+}, 30_000);
+beforeEach(() => resetDatabases(databases));
+afterEach(async () => {
+  jest.restoreAllMocks();
+  // Core sends the release of a failed attempt without waiting; let it land before the next
+  // test resets the bridges' faults and logs.
+  await sleep(50);
+});
+afterAll(() => teardownAll());
+
+const once = { retryCount: 0 } as const;
+
+/** A Redlock that records its `error` events. */
+function observed(clients: Iterable<UpstashClient>, options: RedlockOptions = {}) {
+  const redlock = new Redlock(clients, { ...once, ...options });
+  const events: NodeError[] = [];
+  redlock.on("error", (error) => events.push(error));
+  return { redlock, events };
+}
+
+/** The one node error a single-node acquisition failed with (`QuorumUnreachableError.cause`). */
+function nodeErrorOf(error: Error): NodeError {
+  expect(error).toBeInstanceOf(QuorumUnreachableError);
+  const cause = (error as ExecutionError).cause as NodeError;
+  expect(cause).toMatchObject({ name: expect.any(String), node: expect.any(String) });
+  return cause;
+}
+
+function expectNoSecret(secrets: readonly string[], ...values: unknown[]): void {
+  const texts = values.flatMap((value) => textsOf(value));
+  expect(texts.length).toBeGreaterThan(0);
+  for (const secret of secrets) {
+    expect(texts.filter((text) => text.includes(secret))).toEqual([]);
+  }
+}
+
+describe.each(drivers)("%s", (_label, make: ClientFactory) => {
+  const db = () => databases[0]!;
+  const name = () => `upstash:${db().bridge.url}`;
+
+  test("a 401 for a wrong token is wrapped with the node's name, and no token leaks", async () => {
+    const wrong = randomBytes(24).toString("hex");
+    const { redlock, events } = observed([clientFor(make, db(), { token: wrong })]);
+    const error = await rejection(redlock.acquire("a", 5000));
+    const nodeError = nodeErrorOf(error);
+    expect(nodeError.message).toBe(`[${name()}] Unauthorized`);
+    expect(nodeError.node).toBe(name());
+    expect(nodeError.cause).toMatchObject({ name: "UpstashError" });
+    expect((nodeError.cause as Error).message).toMatch(/^Unauthorized, command was: /);
+    expect(events).toContain(nodeError);
+    expectNoSecret([wrong, db().bridge.token], error, events);
+  });
+
+  test("a 5xx answer is wrapped with name and cause", async () => {
+    db().bridge.status5xx(502);
+    const { redlock, events } = observed([clientFor(make, db())]);
+    const error = await rejection(redlock.acquire("a", 5000));
+    const nodeError = nodeErrorOf(error);
+    expect(nodeError.message).toBe(`[${name()}] Injected failure`);
+    expect(nodeError.cause).toMatchObject({ name: "UpstashError" });
+    expect(db().bridge.requests.map((r) => r.status)).toEqual([502]);
+    expectNoSecret([db().bridge.token], error, events);
+  });
+
+  test("a dropped request is retried by the client, then wrapped when every try fails", async () => {
+    db().bridge.dropRequest(1);
+    const { redlock } = observed([clientFor(make, db())]);
+    await (await redlock.acquire("a", 5000)).release();
+    expect(db().bridge.requests[0]?.outcome).toBe("dropped-request");
+
+    db().bridge.dropRequest();
+    const retries = { retries: 1, backoff: () => 5 };
+    const failing = observed([clientFor(make, db(), { retry: retries })]);
+    const error = await rejection(failing.redlock.acquire("a", 5000));
+    const nodeError = nodeErrorOf(error);
+    expect(nodeError.message).toBe(`[${name()}] fetch failed`);
+    expect(nodeError.cause).toMatchObject({ name: "TypeError", message: "fetch failed" });
+    expect(failing.events).toEqual([nodeError]);
+    expectNoSecret([db().bridge.token], error, failing.events);
+  });
+
+  test.each([
+    ["cached (EVALSHA)", true],
+    ["not cached (EVALSHA, then EVAL)", false],
+  ])(
+    "a lost reply to the acquire script, script %s: the client retries the write and the lock is held",
+    async (_case, cached) => {
+      const redlock = new Redlock([clientFor(make, db())], once);
+      const { acquireScript } = redlock.scripts;
+      const { bridge, node } = db();
+      if (cached) {
+        await call(node, "SCRIPT", "LOAD", acquireScript.source);
+        bridge.dropResponse(1);
+      } else {
+        // Drop the reply to the EVAL that follows NOSCRIPT: the bridge logs a request as it
+        // arrives, before it runs it.
+        const log = bridge.requests.push.bind(bridge.requests);
+        let armed = true;
+        jest.spyOn(bridge.requests, "push").mockImplementation((...records) => {
+          if (armed && String(records[0]?.body).includes('"eval"')) {
+            armed = false;
+            bridge.dropResponse(1);
+          }
+          return log(...records);
+        });
+      }
+
+      const lock = await redlock.acquire("a", 5000);
+      expect(await call(db().node, "GET", "a")).toBe(lock.value);
+      const outcomes = db().bridge.requests.map((r) => r.outcome);
+      expect(outcomes.slice(-2)).toEqual(["dropped-response", "ok"]);
+      const written = cached ? "evalsha" : "eval";
+      expect(commandsSeen(db().bridge).slice(-2)).toEqual([[written], [written]]);
+      expect((await lock.release()).outcome).toBe("released");
+    },
+  );
+
+  test("a lost reply on one of three nodes: every node grants, the lock is held", async () => {
+    const redlock = new Redlock(
+      databases.map((d) => clientFor(make, d)),
+      once,
+    );
+    const { acquireScript } = redlock.scripts;
+    for (const d of databases) await call(d.node, "SCRIPT", "LOAD", acquireScript.source);
+    const faulty = databases[1]!;
+    faulty.bridge.dropResponse(1);
+
+    const lock = await redlock.acquire("a", 5000);
+    const stats = await lock.attempts[lock.attempts.length - 1];
+    expect(stats?.votesFor.size).toBe(3);
+    for (const d of databases) expect(await call(d.node, "GET", "a")).toBe(lock.value);
+    expect(faulty.bridge.requests.map((r) => r.outcome)).toEqual(["dropped-response", "ok"]);
+    expect((await lock.release()).outcome).toBe("released");
+  });
+
+  test("a bridge slower than the runner's timeout gives NodeTimeoutError", async () => {
+    db().bridge.delay(400);
+    const runner = createUpstashRunner(clientFor(make, db()), { timeout: 100 });
+    const script = createScript("acquire", "return 1");
+    const started = Date.now();
+    const direct = await rejection(runner.run(script, [], []));
+    expect(Date.now() - started).toBeLessThan(300);
+    expect(direct).toBeInstanceOf(NodeTimeoutError);
+    expect(direct.message).toBe(`[${name()}] no reply within 100 ms`);
+
+    const redlock = new CoreRedlock([runner], { ...once, nodeTimeout: 1000 });
+    const events: NodeError[] = [];
+    redlock.on("error", (error) => events.push(error));
+    const error = await rejection(redlock.acquire("a", 5000));
+    const nodeError = nodeErrorOf(error);
+    expect(nodeError).toBeInstanceOf(NodeTimeoutError);
+    expect(nodeError.message).toBe(`[${name()}] no reply within 100 ms`);
+    expectNoSecret([db().bridge.token], error, events);
+  });
+
+  test("stops waiting when the signal aborts, and sends nothing more (no EVAL fallback) afterwards", async () => {
+    db().bridge.delay(300);
+    const runner = createUpstashRunner(clientFor(make, db()));
+    const script = createScript("acquire", "return 1");
+    const controller = new AbortController();
+    const pending = runner.run(script, [], [], { signal: controller.signal });
+    const reason = new NodeTimeoutError(name(), 50);
+    setTimeout(() => controller.abort(reason), 50);
+    const started = Date.now();
+    expect(await rejection(pending)).toBe(reason);
+    expect(Date.now() - started).toBeLessThan(250);
+
+    const other = new AbortController();
+    other.abort(new Error("gone"));
+    const error = await rejection(runner.run(script, [], [], { signal: other.signal }));
+    expect(error).toMatchObject({ message: `[${name()}] gone`, code: "NODE_ERROR" });
+    await sleep(300);
+    expect(db().bridge.requests).toHaveLength(1);
+  });
+
+  test("no timer is left behind: after a reply, and after core's own timeout aborts", async () => {
+    const setSpy = jest.spyOn(globalThis, "setTimeout");
+    const clearSpy = jest.spyOn(globalThis, "clearTimeout");
+    const timeout = 54_321;
+    const ours = () =>
+      setSpy.mock.calls.flatMap((args, i) =>
+        args[1] === timeout ? [setSpy.mock.results[i]?.value] : [],
+      );
+    const runner = createUpstashRunner(clientFor(make, db()), { timeout });
+
+    const redlock = new CoreRedlock([runner], { ...once, nodeTimeout: 150 });
+    await (await redlock.acquire("a", 5000)).release();
+    expect(ours()).toHaveLength(2);
+
+    db().bridge.delay(300);
+    const error = await rejection(redlock.acquire("b", 5000));
+    expect(nodeErrorOf(error)).toBeInstanceOf(NodeTimeoutError);
+    // Core also sends a release of the failed attempt, itself aborted after 150 ms.
+    await sleep(400);
+    expect(ours()).toHaveLength(4);
+    const cleared = new Set(clearSpy.mock.calls.map(([handle]) => handle));
+    for (const handle of ours()) expect(cleared.has(handle)).toBe(true);
+  });
+
+  test("a null reply (client aborted by a static signal) is an error, never 'not acquired'", async () => {
+    const signal = AbortSignal.abort();
+    const client = clientFor(make, db(), { signal, enableAutoPipelining: false });
+    const script = createScript("acquire", "return 1");
+    await expect(createUpstashRunner(client).run(script, [], [])).resolves.toBeNull();
+
+    const { redlock, events } = observed([client]);
+    const error = await rejection(redlock.acquire("a", 5000));
+    expect(error).not.toBeInstanceOf(ResourceLockedError);
+    const nodeError = nodeErrorOf(error);
+    expect(nodeError).toBeInstanceOf(UnexpectedReplyError);
+    expect(nodeError).toMatchObject({ reply: null, node: name() });
+    expect(events).toEqual([nodeError]);
+
+    // With auto-pipelining (the default) the same client rejects instead.
+    const pipelined = observed([clientFor(make, db(), { signal })]);
+    const pipelinedError = nodeErrorOf(await rejection(pipelined.redlock.acquire("a", 5000)));
+    expect(pipelinedError.message).toMatch(/^\[upstash:.*\] .*map is not a function/);
+  });
+
+  test("a Lua error from the EVAL fallback is wrapped, not mistaken for NOSCRIPT", async () => {
+    const runner = createUpstashRunner(clientFor(make, db()));
+    const script = createScript("acquire", 'return redis.error_reply("LOCKERR broken")');
+    const error = await rejection(runner.run(script, ["k"], ["v"]));
+    expect(error.message).toMatch(/^\[upstash:http:\/\/127\.0\.0\.1:\d+\] .*LOCKERR broken$/);
+    expect(error.message).not.toMatch(/noscript/i);
+    expect(commandsSeen(db().bridge)).toEqual([["evalsha"], ["eval"]]);
+    expect((error.cause as Error).message).toContain("LOCKERR broken");
+  });
+});
+
+describe("a server that echoes the token back", () => {
+  let server: Server;
+  let url: string;
+  const token = randomBytes(24).toString("hex");
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const auth = String(req.headers.authorization);
+      // Auto-pipelined clients get a JSON error, the others a text body.
+      if (req.url?.includes("pipeline")) {
+        res.writeHead(401, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: `rejected ${auth}` }));
+      } else {
+        res.writeHead(502, { "content-type": "text/plain" });
+        res.end(`bad gateway for ${auth}`);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test.each(drivers)("%s: the token is redacted from messages and causes", async (_label, make) => {
+    const { redlock, events } = observed([make({ url, token })]);
+    const json = await rejection(redlock.acquire("a", 5000));
+    const jsonError = nodeErrorOf(json);
+    expect(jsonError.message).toBe(`[upstash:${url}] rejected Bearer [redacted]`);
+
+    const text = await rejection(
+      observed([make({ url, token, enableAutoPipelining: false })]).redlock.acquire("a", 5000),
+    );
+    expect(nodeErrorOf(text).message).toMatch(/^\[upstash:http:\/\/127\.0\.0\.1:\d+\] /);
+    expectNoSecret([token], json, text, events);
+  });
+});
