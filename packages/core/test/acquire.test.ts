@@ -414,9 +414,9 @@ describe("background work", () => {
     runners[0]?.set("a", "foreign");
     runners[1]?.set("a", "foreign");
     runners[2]?.pause();
-    await expect(clock.settle(redlock.acquire(["a"], 1000, { retryCount: 0 }))).rejects.toBeInstanceOf(
-      ResourceLockedError,
-    );
+    await expect(
+      clock.settle(redlock.acquire(["a"], 1000, { retryCount: 0 })),
+    ).rejects.toBeInstanceOf(ResourceLockedError);
     let idle = false;
     const waiting = redlock.idle().then(() => {
       idle = true;
