@@ -16,7 +16,7 @@ import {
   NodeTimeoutError,
   Redlock,
 } from "../src";
-import { at, connected, type Flavour, flavours, flushAll, trackTimers } from "./helpers";
+import { at, connected, type Flavour, flavours, flushAll, onlyWhen, trackTimers } from "./helpers";
 
 let nodes: RedisNode[];
 let urls: string[];
@@ -249,7 +249,7 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     await expect(redlock.quit()).resolves.toBeUndefined();
   });
 
-  (flavour.major >= 5 ? test : test.skip)(
+  onlyWhen(flavour.major >= 5)(
     "decodes numbers even when the client maps RESP types to strings",
     async () => {
       const client = await open(urls[0]!, {
@@ -261,7 +261,7 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     },
   );
 
-  (flavour.major === 6 ? test : test.skip)(
+  onlyWhen(flavour.major === 6)(
     "applies the client's keyPrefix to lock keys, as typed commands do",
     async () => {
       const client = await open(urls[0]!, { keyPrefix: "app:" });

@@ -125,3 +125,13 @@ export function trackTimers(): { pending(): number; restore(): void } {
     },
   };
 }
+
+/**
+ * Register a test only for the driver majors that have the feature it covers (for example a
+ * client option added in redis 5); other majors do not get the test at all.
+ */
+export function onlyWhen(
+  applies: boolean,
+): (name: string, fn: () => Promise<void>, timeout?: number) => void {
+  return applies ? test : () => {};
+}
