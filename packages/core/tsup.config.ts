@@ -3,5 +3,9 @@ import { defineConfig } from "tsup";
 
 export default defineConfig({
   ...base,
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    testing: "src/testing/index.ts",
+    adapter: "src/adapter/index.ts",
+  },
 });

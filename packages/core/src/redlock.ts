@@ -9,6 +9,7 @@ import {
 import { TypedEmitter } from "./events";
 import { type Classify, type Decision, runAttempt } from "./internal/attempt";
 import { keepAttempt } from "./internal/attempts";
+import { Handoff, type Waiter } from "./internal/handoff";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
 import { countVote, guardedVote, releaseVote } from "./internal/replies";
@@ -66,6 +67,7 @@ export class Redlock extends TypedEmitter {
   readonly #names: string[];
   readonly #guard: { readonly period: number; readonly markerKey: string } | undefined;
   readonly #background = new Set<Promise<unknown>>();
+  readonly #handoff: Handoff;
 
   /**
    * @param runners one runner per independent Redis node
@@ -89,6 +91,7 @@ export class Redlock extends TypedEmitter {
     this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
     this.keyPrefix = settings.keyPrefix ?? "";
     this.clock = settings.clock ?? systemClock;
+    this.#handoff = new Handoff(this.#runners, this.clock);
     this.#guard = settings.restartGuard && {
       period: settings.restartGuard.period,
       markerKey: settings.restartGuard.markerKey ?? "redlock:boot",
@@ -153,76 +156,104 @@ export class Redlock extends TypedEmitter {
     const timeout = Math.min(s.nodeTimeout, duration - driftMs);
     const fencing = settings?.fencing === true;
 
-    for (let n = 1; ; n++) {
-      if (signal?.aborted) throw aborted(names, attempts, signal);
-      // A fresh value per attempt: a late release of a failed attempt can never delete the
-      // keys of a later one.
-      const value = randomValue();
-      const start = this.clock.now();
-      const attempt = this.#requestGrant(keys, value, duration, fencing, timeout);
-      let decision: Decision<number>;
-      try {
-        decision = await raceSignal(attempt, signal);
-      } catch {
-        // Reject at once; the release goes out now and settles on its own (bounded by timeout).
-        this.#releasePartial(keys, value, timeout);
-        throw aborted(names, attempts, signal);
-      }
-      keepAttempt(attempts, decision.stats);
+    let waiter: Waiter | undefined;
+    let acquired = false;
+    try {
+      for (let n = 1; ; n++) {
+        if (signal?.aborted) throw aborted(names, attempts, signal);
+        if (waiter) this.#handoff.attempting(waiter);
+        // A fresh value per attempt: a late release of a failed attempt can never delete the
+        // keys of a later one.
+        const value = randomValue();
+        const start = this.clock.now();
+        const attempt = this.#requestGrant(keys, value, duration, fencing, timeout);
+        let decision: Decision<number>;
+        try {
+          decision = await raceSignal(attempt, signal);
+        } catch {
+          // Reject at once; the release goes out now and settles on its own (bounded by timeout).
+          this.#releasePartial(keys, value, timeout);
+          throw aborted(names, attempts, signal);
+        }
+        keepAttempt(attempts, decision.stats);
 
-      let error: ExecutionError;
-      if (decision.granted) {
-        let fencingToken: number | undefined;
-        let fenceError: ExecutionError | undefined;
-        if (fencing) {
-          // Read-max-then-write-back: the granted quorum reported its counters; record one more
-          // than their maximum on a majority before the lock is handed out, so every later
-          // quorum (which intersects this majority) reads at least this token.
-          fencingToken = Math.max(0, ...decision.details) + 1;
+        let error: ExecutionError;
+        if (decision.granted) {
+          let fencingToken: number | undefined;
+          let fenceError: ExecutionError | undefined;
+          if (fencing) {
+            // Read-max-then-write-back: the granted quorum reported its counters; record one more
+            // than their maximum on a majority before the lock is handed out, so every later
+            // quorum (which intersects this majority) reads at least this token.
+            fencingToken = Math.max(0, ...decision.details) + 1;
+            const left = validity(duration, this.clock.now() - start, s.driftFactor);
+            fenceError =
+              left > 0
+                ? await this.#recordToken(
+                    names,
+                    keys,
+                    fencingToken,
+                    Math.min(s.nodeTimeout, left),
+                    attempts,
+                  )
+                : undefined;
+          }
           const left = validity(duration, this.clock.now() - start, s.driftFactor);
-          fenceError =
-            left > 0
-              ? await this.#recordToken(
-                  names,
-                  keys,
-                  fencingToken,
-                  Math.min(s.nodeTimeout, left),
-                  attempts,
-                )
-              : undefined;
+          if (left > 0 && !fenceError) {
+            const lock = new Lock(this, names, value, attempts, this.clock.wallNow() + left, {
+              deadline: start + duration - driftMs,
+              keysGoneBy: start + duration + driftMs,
+              fencingToken,
+            });
+            acquired = true;
+            this.emit("acquired", lock);
+            return lock;
+          }
+          error =
+            fenceError ??
+            new LockExpiredError(
+              `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
+              attempts,
+            );
+        } else {
+          error = failure("acquire", names, decision, attempts, this.#runners.length);
         }
-        const left = validity(duration, this.clock.now() - start, s.driftFactor);
-        if (left > 0 && !fenceError) {
-          const lock = new Lock(this, names, value, attempts, this.clock.wallNow() + left, {
-            deadline: start + duration - driftMs,
-            keysGoneBy: start + duration + driftMs,
-            fencingToken,
-          });
-          this.emit("acquired", lock);
-          return lock;
+        // Step 5 of the algorithm: undo partial grants on every node before trying again, so our
+        // own keys never block other contenders until they expire. The release is sent now and
+        // not awaited: a slow node must not delay the decision, and since every attempt uses a
+        // fresh value, a release that lands late can never delete a later attempt's keys.
+        if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout);
+        if (n >= maxAttempts(s.retryCount)) throw error;
+        if (decision.conflicts > 0 && this.#handoff.enabled) {
+          // Held by someone else: wait for the release announcement instead of polling. The
+          // first time, subscribe and try again at once, since the release may have come first.
+          if (!waiter) {
+            waiter = await this.#handoff.enter(keys);
+            continue;
+          }
+          // A lost announcement costs at most the holder's remaining TTL.
+          const bound = decision.holderTtl > 0 ? decision.holderTtl + 1 : retryDelay(s);
+          const wait = Math.min(bound, giveUpAt - this.clock.now());
+          if (wait <= 0) throw error;
+          try {
+            await this.#handoff.sleep(waiter, wait, signal);
+          } catch {
+            throw aborted(names, attempts, signal);
+          }
+          continue;
         }
-        error =
-          fenceError ??
-          new LockExpiredError(
-            `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
-            attempts,
-          );
-      } else {
-        error = failure("acquire", names, decision, attempts, this.#runners.length);
+        // Polling (no release announcements): jittered, and never past the holder's TTL.
+        let delay = retryDelay(s);
+        if (decision.holderTtl > 0) delay = Math.min(delay, decision.holderTtl + 1);
+        if (this.clock.now() + delay >= giveUpAt) throw error;
+        try {
+          await sleep(this.clock, delay, signal);
+        } catch {
+          throw aborted(names, attempts, signal);
+        }
       }
-      // Step 5 of the algorithm: undo partial grants on every node before trying again, so our
-      // own keys never block other contenders until they expire. The release is sent now and
-      // not awaited: a slow node must not delay the decision, and since every attempt uses a
-      // fresh value, a release that lands late can never delete a later attempt's keys.
-      if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout);
-      if (n >= maxAttempts(s.retryCount)) throw error;
-      const delay = retryDelay(s);
-      if (this.clock.now() + delay >= giveUpAt) throw error;
-      try {
-        await sleep(this.clock, delay, signal);
-      } catch {
-        throw aborted(names, attempts, signal);
-      }
+    } finally {
+      if (waiter) this.#handoff.leave(waiter, acquired);
     }
   }
 

@@ -45,6 +45,14 @@ export interface ScriptRunner {
     args: readonly (string | number)[],
     options?: RunOptions,
   ): Promise<unknown>;
-  /** Optional: close the underlying connection; called by `Redlock.quit()`. */
+  /**
+   * Optional: call `listener` whenever `key` is released on this node, until the returned
+   * function is called. The release script announces each deleted key with
+   * `PUBLISH redlock:released:<key as the server sees it>` (see `releaseChannel`); a runner with
+   * a pub/sub connection subscribes to that channel. With it, waiters learn of a release within a
+   * round trip instead of polling. Resolve once the subscription is active.
+   */
+  onRelease?(key: string, listener: () => void): Promise<() => Promise<void>>;
+  /** Optional: close the underlying connections; called by `Redlock.quit()`. */
   quit?(): Promise<unknown>;
 }

@@ -51,7 +51,8 @@ return #KEYS
 `;
 
 /**
- * Delete every key that holds one lock value; keys holding anything else are left alone.
+ * Delete every key that holds one lock value; keys holding anything else are left alone. Each
+ * deletion is announced on the channel `redlock:released:<key>` so waiters can try at once.
  *
  * KEYS[1..n]  the lock's resource keys
  * ARGV[1]     the lock value
@@ -65,6 +66,7 @@ for i, key in ipairs(KEYS) do
   local current = redis.pcall("GET", key)
   if current == ARGV[1] then
     redis.call("DEL", key)
+    redis.call("PUBLISH", "redlock:released:" .. key, "")
     deleted = deleted + 1
   elseif not current then
     missing = missing + 1
@@ -72,6 +74,11 @@ for i, key in ipairs(KEYS) do
 end
 return { deleted, missing }
 `;
+
+/** The channel a release announces `key` on. */
+export function releaseChannel(key: string): string {
+  return `redlock:released:${key}`;
+}
 
 /** A replacement script, or a function that edits the default one (node-redlock v5 shape). */
 export type ScriptOverride = string | ((defaultScript: string) => string);

@@ -58,7 +58,7 @@ describe.each([1, 3, 5])("lifecycle on %i node(s)", (n) => {
 
 describe("quorum", () => {
   test("another holder blocks with ResourceLockedError, an ExecutionError with attempts", async () => {
-    const { clock, runners, redlock } = setup(3);
+    const { clock, runners, redlock } = setup(3, {}, { pubsub: false });
     const held = await clock.settle(redlock.acquire(["a"], 10_000));
     const other = new Redlock(runners, { clock, retryCount: 2, retryJitter: 0 });
     const error = await rejection(clock.settle(other.acquire(["a"], 1000)));
@@ -191,10 +191,11 @@ describe("quorum", () => {
 
 describe("validity", () => {
   test("elapsed time is counted from the successful attempt (node-redlock #166, #274)", async () => {
-    const { clock, runners, redlock } = setup(3, { retryDelay: 200 });
+    const { clock, runners, redlock } = setup(3, { retryDelay: 200 }, { pubsub: false });
     for (const runner of runners) runner.set("a", "foreign", 650);
     const lock = await clock.settle(redlock.acquire(["a"], 1000));
-    expect(clock.now()).toBe(800);
+    // Retries every 200 ms, the last one shortened to the holder's remaining TTL (650 ms).
+    expect(clock.now()).toBe(651);
     expect(lock.remainingTime()).toBe(988);
     expect(await Promise.all(lock.attempts)).toHaveLength(5);
   });
@@ -258,15 +259,20 @@ describe("retries", () => {
   test("two contenders splitting the nodes do not block each other forever", async () => {
     const { clock, runners } = setup(3);
     runners[2]!.faults.down = true;
-    const a = new Redlock(runners, { clock, retryDelay: 100, retryJitter: 50, retryCount: 50 });
-    const b = new Redlock(runners, { clock, retryDelay: 100, retryJitter: 50, retryCount: 50 });
-    const both = Promise.allSettled([a.acquire(["x"], 10_000), b.acquire(["x"], 10_000)]);
+    const settings = { clock, retryDelay: 100, retryJitter: 50, retryCount: 50 };
+    const a = new Redlock(runners, settings);
+    const b = new Redlock(runners, settings);
+    // Within 5 s exactly one wins (the other would have to wait out the winner's 10 s TTL).
+    const both = Promise.allSettled([
+      a.acquire(["x"], 10_000, { acquireTimeout: 5000 }),
+      b.acquire(["x"], 10_000, { acquireTimeout: 5000 }),
+    ]);
     const results = await clock.settle(both);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
 
   test("retryCount: -1 keeps a bounded number of attempts (node-redlock #312)", async () => {
-    const { clock, runners, redlock } = setup(1, { retryDelay: 10 });
+    const { clock, runners, redlock } = setup(1, { retryDelay: 10 }, { pubsub: false });
     runners[0]?.set("a", "foreign", 10_000_000);
     const error = await rejection(
       clock.settle(redlock.acquire(["a"], 1000, { retryCount: -1, acquireTimeout: 5000 })),
@@ -277,7 +283,7 @@ describe("retries", () => {
   });
 
   test("retryCount: Infinity retries until the holder is gone", async () => {
-    const { clock, runners, redlock } = setup(1, { retryDelay: 100 });
+    const { clock, runners, redlock } = setup(1, { retryDelay: 100 }, { pubsub: false });
     runners[0]?.set("a", "foreign", 30_000);
     const lock = await clock.settle(
       redlock.acquire(["a"], 1000, { retryCount: Number.POSITIVE_INFINITY }),
@@ -287,7 +293,7 @@ describe("retries", () => {
   });
 
   test("acquireTimeout stops retrying", async () => {
-    const { clock, runners, redlock } = setup(1, { retryDelay: 100 });
+    const { clock, runners, redlock } = setup(1, { retryDelay: 100 }, { pubsub: false });
     runners[0]?.set("a", "foreign");
     await expect(
       clock.settle(redlock.acquire(["a"], 1000, { retryCount: -1, acquireTimeout: 1050 })),
@@ -297,7 +303,7 @@ describe("retries", () => {
 
   test("jittered delays stay within retryDelay ± retryJitter", async () => {
     const clock = new FakeClock();
-    const runner = new MemoryRunner({ clock });
+    const runner = new MemoryRunner({ clock, pubsub: false });
     runner.set("a", "foreign");
     const redlock = new Redlock([runner], {
       clock,

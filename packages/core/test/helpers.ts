@@ -1,12 +1,15 @@
 import { Redlock, type RedlockOptions, type ScriptRunner } from "../src";
 import { FakeClock, MemoryRunner } from "../src/testing";
 
-/** N in-memory nodes on one fake clock, and a Redlock over them (jitter off for determinism). */
-export function setup(nodes = 3, options: RedlockOptions = {}) {
+/**
+ * N in-memory nodes on one fake clock, and a Redlock over them (jitter off for determinism).
+ * `pubsub: false` gives runners without `subscribe`, whose waiters poll.
+ */
+export function setup(nodes = 3, options: RedlockOptions = {}, { pubsub = true } = {}) {
   const clock = new FakeClock();
   const runners = Array.from(
     { length: nodes },
-    (_, i) => new MemoryRunner({ name: `n${i}`, clock }),
+    (_, i) => new MemoryRunner({ name: `n${i}`, clock, pubsub }),
   );
   const redlock = new Redlock(runners, { retryJitter: 0, clock, ...options });
   return { clock, runners, redlock };

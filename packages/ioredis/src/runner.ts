@@ -7,6 +7,7 @@ import {
   type RunOptions,
   type ScriptRunner,
 } from "@redlock/core";
+import { createReleaseListeners } from "@redlock/core/adapter";
 import { clientName } from "./name";
 
 /**
@@ -23,8 +24,19 @@ export interface IoredisClient {
   readonly status?: string;
   /** `true` on a `Cluster` client. */
   readonly isCluster?: boolean;
-  /** The client's options; only read to derive the runner's name. */
+  /** The client's options; read for the runner's name and the key prefix. */
   readonly options?: object;
+  /** A new connection with the same options, used for release announcements (pub/sub). */
+  duplicate?(): IoredisSubscriber;
+}
+
+/** The part of a duplicated client used for pub/sub. */
+export interface IoredisSubscriber {
+  subscribe(channel: string): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: "message", listener: (channel: string, message: string) => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  disconnect(): void;
 }
 
 /** Options of {@link createIoredisRunner}. */
@@ -99,6 +111,25 @@ export function createIoredisRunner(
     );
   }
   const numbers = stringNumbers(client);
+  const prefix = keyPrefix(client);
+
+  // Release announcements arrive on a second connection, opened when first needed.
+  let subscriber: IoredisSubscriber | undefined;
+  const releases = createReleaseListeners({
+    subscribe: (channel) => (subscriber as IoredisSubscriber).subscribe(channel),
+    unsubscribe: (channel) => (subscriber as IoredisSubscriber).unsubscribe(channel),
+  });
+  const onRelease =
+    typeof client.duplicate === "function"
+      ? (key: string, listener: () => void) => {
+          if (!subscriber) {
+            subscriber = (client.duplicate as () => IoredisSubscriber)();
+            subscriber.on("error", () => {});
+            subscriber.on("message", (channel) => releases.dispatch(channel));
+          }
+          return releases.onRelease(prefix + key, listener);
+        }
+      : undefined;
 
   const evaluate = async (
     script: LockScript,
@@ -120,6 +151,7 @@ export function createIoredisRunner(
 
   return {
     name,
+    ...(onRelease ? { onRelease } : {}),
     run(script, keys, args, runOptions?: RunOptions) {
       const signal = runOptions?.signal;
       return new Promise((resolve, reject) => {
@@ -155,6 +187,8 @@ export function createIoredisRunner(
       });
     },
     async quit() {
+      subscriber?.disconnect();
+      subscriber = undefined;
       try {
         if (client.status !== "end") await client.quit();
       } catch (error) {
@@ -175,6 +209,15 @@ export function createIoredisRunner(
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The client's `keyPrefix`, which the server sees in front of every key. */
+function keyPrefix(client: IoredisClient): string {
+  const options = client.options as
+    | { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } }
+    | undefined;
+  const prefix = options?.keyPrefix ?? options?.redisOptions?.keyPrefix;
+  return typeof prefix === "string" ? prefix : "";
 }
 
 /** Is the client set to return integers as strings (`stringNumbers`)? */

@@ -18,6 +18,21 @@ export interface NodeRedisClient {
   destroy?(): unknown;
   /** Immediate close: every major. */
   disconnect?(): Promise<unknown>;
+  /** A new client with the same options, used for release announcements (pub/sub). */
+  duplicate?(): NodeRedisSubscriber;
+}
+
+/** The part of a duplicated client used for pub/sub. */
+export interface NodeRedisSubscriber {
+  connect(): Promise<unknown>;
+  subscribe(
+    channel: string,
+    listener: (message: string, channel: string) => void,
+  ): Promise<unknown>;
+  unsubscribe(channel: string): Promise<unknown>;
+  on(event: "error", listener: (error: unknown) => void): unknown;
+  destroy?(): unknown;
+  disconnect?(): Promise<unknown>;
 }
 
 /** The parts of a `createCluster()` client (redis 4, 5 or 6) that the runner uses. */

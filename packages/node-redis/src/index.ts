@@ -4,6 +4,7 @@ export type {
   NodeRedisClientLike,
   NodeRedisCluster,
   NodeRedisCommandOptions,
+  NodeRedisSubscriber,
 } from "./client";
 export { Redlock } from "./redlock";
 export {

@@ -6,12 +6,15 @@ import {
   type RunOptions,
   type ScriptRunner,
 } from "@redlock/core";
+import { createReleaseListeners } from "@redlock/core/adapter";
 import {
   isCluster,
   isNodeRedisClient,
   keyPrefixOf,
+  type NodeRedisClient,
   type NodeRedisClientLike,
   type NodeRedisCommandOptions,
+  type NodeRedisSubscriber,
   nodeName,
 } from "./client";
 
@@ -95,8 +98,34 @@ export function createNodeRedisRunner(
 
   const inFlight = new Set<Promise<unknown>>();
 
+  // Release announcements arrive on a second connection, opened when first needed (standalone
+  // clients only; cluster waiters poll, bounded by the holder's TTL).
+  let subscriber: Promise<NodeRedisSubscriber> | undefined;
+  const connectSubscriber = (): Promise<NodeRedisSubscriber> => {
+    subscriber ??= (async () => {
+      const duplicate = (client as NodeRedisClient).duplicate?.() as NodeRedisSubscriber;
+      duplicate.on("error", () => {});
+      await duplicate.connect();
+      return duplicate;
+    })();
+    return subscriber;
+  };
+  const releases = createReleaseListeners({
+    subscribe: async (channel) =>
+      (await connectSubscriber()).subscribe(channel, () => releases.dispatch(channel)),
+    unsubscribe: async (channel) => (await connectSubscriber()).unsubscribe(channel),
+  });
+  const canListen =
+    !isCluster(client) && typeof (client as NodeRedisClient).duplicate === "function";
+
   return {
     name,
+    ...(canListen
+      ? {
+          onRelease: (key: string, listener: () => void) =>
+            releases.onRelease(prefix + key, listener),
+        }
+      : {}),
     run(
       script: LockScript,
       keys: readonly string[],
@@ -120,6 +149,14 @@ export function createNodeRedisRunner(
       return reply;
     },
     async quit() {
+      const listening = subscriber;
+      subscriber = undefined;
+      if (listening) {
+        await listening.then(
+          (sub) => (sub.destroy ? sub.destroy() : sub.disconnect?.()),
+          () => {},
+        );
+      }
       await Promise.allSettled(inFlight);
       if (!client.isOpen) return;
       // Once PING answers, so has every command sent before it: a graceful close that can be cut

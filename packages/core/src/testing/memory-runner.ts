@@ -1,7 +1,7 @@
 import { type Clock, systemClock } from "../clock";
 import { NodeError, ScriptNotSupportedError } from "../errors";
 import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
-import { defaultScripts } from "../scripts";
+import { defaultScripts, releaseChannel } from "../scripts";
 
 /** Options of {@link MemoryRunner}. */
 export interface MemoryRunnerOptions {
@@ -9,6 +9,12 @@ export interface MemoryRunnerOptions {
   readonly name?: string;
   /** Clock for key expiry and latency; share it with `Redlock`. @default systemClock */
   readonly clock?: Clock;
+  /**
+   * Offer `onRelease`, so waiters are woken by release announcements. Set `false` to model a
+   * runner without pub/sub (such as a REST client), whose waiters poll.
+   * @default true
+   */
+  readonly pubsub?: boolean;
 }
 
 /** Switches that make a {@link MemoryRunner} misbehave like a real node can. */
@@ -21,6 +27,8 @@ export interface MemoryFaults {
   latency: number;
   /** Run this many next calls, then lose their replies (a connection cut after the write). */
   lostReplies: number;
+  /** Drop published messages (a subscriber connection that lost them). */
+  dropMessages: boolean;
 }
 
 interface Entry {
@@ -44,17 +52,26 @@ function driverError(code: string): Error {
 export class MemoryRunner implements ScriptRunner {
   readonly name: string;
   /** Fault switches; change them at any time. */
-  readonly faults: MemoryFaults = { down: false, paused: false, latency: 0, lostReplies: 0 };
+  readonly faults: MemoryFaults = {
+    down: false,
+    paused: false,
+    latency: 0,
+    lostReplies: 0,
+    dropMessages: false,
+  };
   /** Call counters: every run, and the `NOSCRIPT` fallbacks among them. */
   readonly stats = { calls: 0, noscript: 0 };
   readonly #clock: Clock;
   readonly #store = new Map<string, Entry>();
   readonly #scriptCache = new Set<string>();
   #queue: (() => void)[] = [];
+  readonly #channels = new Map<string, Set<() => void>>();
 
   constructor(options: MemoryRunnerOptions = {}) {
     this.name = options.name ?? `memory-${++counter}`;
     this.#clock = options.clock ?? systemClock;
+    if (options.pubsub !== false)
+      this.onRelease = (key, listener) => this.#onRelease(key, listener);
   }
 
   run(
@@ -98,6 +115,32 @@ export class MemoryRunner implements ScriptRunner {
       if (this.faults.paused) this.#queue.push(delayed);
       else delayed();
     });
+  }
+
+  /** Announce releases of a key to `listener` (see `ScriptRunner.onRelease`). */
+  readonly onRelease?: (key: string, listener: () => void) => Promise<() => Promise<void>>;
+
+  async #onRelease(key: string, listener: () => void): Promise<() => Promise<void>> {
+    if (this.faults.down) throw new NodeError(this.name, "connection refused: the node is down");
+    const channel = releaseChannel(key);
+    let listeners = this.#channels.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.#channels.set(channel, listeners);
+    }
+    const own = () => listener();
+    listeners.add(own);
+    return async () => {
+      listeners.delete(own);
+      if (listeners.size === 0 && this.#channels.get(channel) === listeners) {
+        this.#channels.delete(channel);
+      }
+    };
+  }
+
+  /** Channels with at least one subscriber. */
+  get subscriptions(): number {
+    return this.#channels.size;
   }
 
   /** Freeze the node: calls wait until {@link MemoryRunner.resume}. */
@@ -225,6 +268,15 @@ export class MemoryRunner implements ScriptRunner {
     return keys.length;
   }
 
+  #publish(channel: string): void {
+    const listeners = this.#channels.get(channel);
+    if (!listeners || this.faults.down || this.faults.dropMessages) return;
+    // Delivered after the reply, as a separate push message would be.
+    queueMicrotask(() => {
+      for (const listener of [...listeners]) listener();
+    });
+  }
+
   #extend(keys: string[], value: string, ttl: number): number {
     if (keys.some((key) => this.#live(key)?.value !== value)) return 0;
     for (const key of keys) this.set(key, value, ttl);
@@ -240,6 +292,7 @@ export class MemoryRunner implements ScriptRunner {
       else if (entry.value === value) {
         this.#store.delete(key);
         deleted++;
+        this.#publish(releaseChannel(key));
       }
     }
     return [deleted, missing];

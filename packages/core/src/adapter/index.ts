@@ -1,0 +1,6 @@
+export { releaseChannel } from "../scripts";
+export {
+  createReleaseListeners,
+  type ReleaseListeners,
+  type ReleaseTransport,
+} from "./release-listeners";

@@ -1,0 +1,144 @@
+import type { Clock } from "../clock";
+import type { ScriptRunner } from "../script-runner";
+import { quorum } from "../validity";
+
+/** One pending acquisition, queued on each of its keys until it ends. */
+export interface Waiter {
+  readonly keys: readonly string[];
+  /** Nodes whose release announcement arrived since the waiter's last attempt began. */
+  seen: Set<number>;
+  /** Set while the waiter sleeps; calling it wakes the waiter. */
+  wake: (() => void) | undefined;
+}
+
+interface KeyState {
+  readonly queue: Waiter[];
+  /** Resolves with the unsubscribe functions of every node, once all subscriptions are active. */
+  readonly subscribed: Promise<(() => Promise<void>)[]>;
+}
+
+/**
+ * Wakes waiters when a lock is released instead of letting them poll.
+ *
+ * The release script publishes on `redlock:released:<key>`; this instance listens on every node
+ * that can (runners with `onRelease`) while someone in this process waits for the key. Per
+ * key, waiters queue first come, first served: only the head is woken, once a quorum of nodes
+ * announced the release, so one release costs one attempt per waiting process, not one per
+ * waiter. A lost announcement costs at most the sleep's timeout, which the caller bounds by the
+ * holder's remaining TTL.
+ */
+export class Handoff {
+  readonly #subscribers: { readonly runner: ScriptRunner; readonly index: number }[];
+  readonly #threshold: number;
+  readonly #keys = new Map<string, KeyState>();
+  readonly #clock: Clock;
+
+  constructor(runners: readonly ScriptRunner[], clock: Clock) {
+    this.#subscribers = runners.flatMap((runner, index) =>
+      typeof runner.onRelease === "function" ? [{ runner, index }] : [],
+    );
+    this.#threshold = quorum(runners.length);
+    this.#clock = clock;
+  }
+
+  /** Can releases be heard from enough nodes to be worth waiting for? */
+  get enabled(): boolean {
+    return this.#subscribers.length >= this.#threshold;
+  }
+
+  /** Queue a waiter on its keys and subscribe to them; resolves once subscriptions are active. */
+  async enter(keys: readonly string[]): Promise<Waiter> {
+    const waiter: Waiter = { keys, seen: new Set(), wake: undefined };
+    const ready: Promise<unknown>[] = [];
+    for (const key of keys) {
+      let state = this.#keys.get(key);
+      if (!state) {
+        state = { queue: [], subscribed: this.#subscribe(key) };
+        this.#keys.set(key, state);
+      }
+      state.queue.push(waiter);
+      ready.push(state.subscribed);
+    }
+    await Promise.all(ready);
+    return waiter;
+  }
+
+  /**
+   * Remove a waiter; a key nobody waits for any more is unsubscribed. When a waiter that was
+   * first in line gives up without the lock, the next one is woken: no release will come for it.
+   */
+  leave(waiter: Waiter, acquired: boolean): void {
+    waiter.wake = undefined;
+    for (const key of waiter.keys) {
+      const state = this.#keys.get(key);
+      if (!state) continue;
+      const at = state.queue.indexOf(waiter);
+      if (at >= 0) state.queue.splice(at, 1);
+      if (at === 0 && !acquired) state.queue[0]?.wake?.();
+      if (state.queue.length === 0) {
+        this.#keys.delete(key);
+        void state.subscribed.then((unsubscribes) =>
+          Promise.allSettled(unsubscribes.map((off) => off())),
+        );
+      }
+    }
+  }
+
+  /** Call right before each attempt: announcements count from here on. */
+  attempting(waiter: Waiter): void {
+    waiter.seen = new Set();
+  }
+
+  /**
+   * Sleep until a quorum of nodes has announced a release of one of the waiter's keys since its
+   * last attempt began (while it was first in line), or until `ms` pass, or until `signal`
+   * aborts (then reject). An announcement that arrived during the attempt is not lost: the
+   * sleep then ends at once.
+   */
+  sleep(waiter: Waiter, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      if (waiter.seen.size >= this.#threshold) return resolve();
+      const done = () => {
+        this.#clock.clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        waiter.wake = undefined;
+      };
+      const onAbort = () => {
+        done();
+        reject(signal?.reason);
+      };
+      const timer = this.#clock.setTimeout(() => {
+        done();
+        resolve();
+      }, ms);
+      waiter.wake = () => {
+        done();
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Number of keys with waiters in this process (for tests and diagnostics). */
+  get watchedKeys(): number {
+    return this.#keys.size;
+  }
+
+  #subscribe(key: string): Promise<(() => Promise<void>)[]> {
+    return Promise.all(
+      this.#subscribers.map(({ runner, index }) =>
+        (runner.onRelease as NonNullable<ScriptRunner["onRelease"]>)(key, () =>
+          this.#announce(key, index),
+        ).catch(() => async () => {}),
+      ),
+    );
+  }
+
+  #announce(key: string, node: number): void {
+    const head = this.#keys.get(key)?.queue[0];
+    if (!head) return;
+    head.seen.add(node);
+    if (head.wake && head.seen.size >= this.#threshold) head.wake();
+  }
+}
