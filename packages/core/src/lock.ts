@@ -20,6 +20,23 @@ export function lockTimes(lock: Lock): LockTimes | undefined {
   return times.get(lock);
 }
 
+/** @internal Never let `lock` claim validity past `deadline`. */
+export function shortenLock(lock: Lock, deadline: number): void {
+  const current = times.get(lock);
+  if (current && deadline < current.deadline) times.set(lock, { ...current, deadline });
+}
+
+/** @internal Mark a lock released or replaced (a frozen lock object is left as it is). */
+export function retire(lock: Lock): void {
+  const current = times.get(lock);
+  if (current) times.set(lock, { ...current, deadline: Number.NEGATIVE_INFINITY });
+  try {
+    lock.expiration = 0;
+  } catch {
+    // A frozen lock-like object: the times above already retire it.
+  }
+}
+
 /**
  * A held lock, returned by `acquire()` and `extend()`. Its `release()` and `extend()` call the
  * `Redlock` that made it. Supports `await using lock = await redlock.acquire(…)`.

@@ -14,7 +14,7 @@ import { aborted, failure, list, mayHaveWritten, releaseResult } from "./interna
 import { randomValue } from "./internal/random";
 import { countVote, guardedVote, releaseVote } from "./internal/replies";
 import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
-import { Lock, lockTimes } from "./lock";
+import { Lock, lockTimes, retire, shortenLock } from "./lock";
 import type { ReleaseResult } from "./release-result";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
@@ -30,13 +30,26 @@ import {
 import type { ExecutionStats } from "./stats";
 import { type UsingRoutine, using } from "./using";
 import {
+  readSettings,
   validateDuration,
   validateLock,
   validateResources,
   validateRunners,
-  validateSettings,
 } from "./validate";
 import { drift, validity } from "./validity";
+
+/** The drift allowance for `duration`, which must leave some validity. */
+function driftWithin(duration: number, driftFactor: number): number {
+  const driftMs = drift(duration, driftFactor);
+  if (duration <= driftMs) {
+    throw new InvalidArgumentError(
+      "INVALID_DURATION",
+      "duration",
+      `${duration} ms is not longer than the drift allowance (${driftMs} ms); no validity would be left.`,
+    );
+  }
+  return driftMs;
+}
 
 /**
  * Distributed locks over one or more independent Redis nodes (the Redlock algorithm).
@@ -83,7 +96,7 @@ export class Redlock extends TypedEmitter {
   ) {
     super();
     this.#runners = validateRunners(runners);
-    validateSettings(settings);
+    settings = readSettings(settings);
     this.#names = this.#runners.map((runner, i) =>
       typeof runner.name === "string" && runner.name ? runner.name : `node-${i}`,
     );
@@ -91,7 +104,7 @@ export class Redlock extends TypedEmitter {
     this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
     this.keyPrefix = settings.keyPrefix ?? "";
     this.clock = settings.clock ?? systemClock;
-    this.#handoff = new Handoff(this.#runners, this.clock);
+    this.#handoff = new Handoff(this.#runners, this.clock, this.settings.nodeTimeout);
     this.#guard = settings.restartGuard && {
       period: settings.restartGuard.period,
       markerKey: settings.restartGuard.markerKey ?? "redlock:boot",
@@ -136,25 +149,18 @@ export class Redlock extends TypedEmitter {
   ): Promise<Lock> {
     const names = validateResources(resources);
     validateDuration(duration);
-    validateSettings(settings);
-    const s = mergeSettings(this.settings, settings);
-    const driftMs = drift(duration, s.driftFactor);
-    if (duration <= driftMs) {
-      throw new InvalidArgumentError(
-        "INVALID_DURATION",
-        "duration",
-        `${duration} ms is not longer than the drift allowance (${driftMs} ms); no validity would be left.`,
-      );
-    }
+    const options = readSettings(settings);
+    const s = mergeSettings(this.settings, options);
+    const driftMs = driftWithin(duration, s.driftFactor);
     const keys = this.#keys(names);
-    const signal = settings?.signal;
+    const signal = options.signal;
     const giveUpAt =
-      settings?.acquireTimeout === undefined
+      options.acquireTimeout === undefined
         ? Number.POSITIVE_INFINITY
-        : this.clock.now() + settings.acquireTimeout;
+        : this.clock.now() + options.acquireTimeout;
     const attempts: Promise<ExecutionStats>[] = [];
     const timeout = Math.min(s.nodeTimeout, duration - driftMs);
-    const fencing = settings?.fencing === true;
+    const fencing = options.fencing === true;
 
     let waiter: Waiter | undefined;
     let acquired = false;
@@ -228,7 +234,13 @@ export class Redlock extends TypedEmitter {
           // Held by someone else: wait for the release announcement instead of polling. The
           // first time, subscribe and try again at once, since the release may have come first.
           if (!waiter) {
-            waiter = await this.#handoff.enter(keys);
+            const entering = this.#handoff.enter(keys);
+            try {
+              waiter = await raceSignal(entering, signal);
+            } catch {
+              void entering.then((late) => this.#handoff.leave(late, false));
+              throw aborted(names, attempts, signal);
+            }
             continue;
           }
           // A lost announcement costs at most the holder's remaining TTL.
@@ -267,19 +279,18 @@ export class Redlock extends TypedEmitter {
    * @throws {InvalidArgumentError} bad input; the lock is left untouched
    */
   async extend(existing: Lock, duration: number, settings?: AcquireSettings): Promise<Lock> {
-    validateLock(existing);
+    const { resources, value } = validateLock(existing);
     validateDuration(duration);
-    validateSettings(settings);
-    const s = mergeSettings(this.settings, settings);
-    const keys = this.#keys(existing.resources);
+    const s = mergeSettings(this.settings, readSettings(settings));
+    const driftMs = driftWithin(duration, s.driftFactor);
+    const keys = this.#keys(resources);
     const attempts: Promise<ExecutionStats>[] = [];
-    const driftMs = drift(duration, s.driftFactor);
 
     for (let n = 1; ; n++) {
       const remaining = existing.remainingTime();
       if (remaining <= 0) {
         throw new LockExpiredError(
-          `Cannot extend the lock on ${list(existing.resources)}: it has already expired.`,
+          `Cannot extend the lock on ${list(resources)}: it has already expired.`,
           attempts,
         );
       }
@@ -287,35 +298,28 @@ export class Redlock extends TypedEmitter {
       const decision = await this.#attempt(
         this.scripts.extendScript,
         keys,
-        [existing.value, duration],
+        [value, duration],
         Math.min(s.nodeTimeout, remaining),
         countVote(keys.length, "extend"),
       );
       keepAttempt(attempts, decision.stats);
+      // Nodes that applied this extension now expire the keys `duration` ms after `start` at the
+      // earliest, which may be sooner than before: the lock never claims more than that.
+      shortenLock(existing, start + duration - driftMs);
       const left = validity(duration, this.clock.now() - start, s.driftFactor);
       if (decision.granted && left > 0) {
-        const lock = new Lock(
-          this,
-          existing.resources,
-          existing.value,
-          attempts,
-          this.clock.wallNow() + left,
-          {
-            deadline: start + duration - driftMs,
-            keysGoneBy: start + duration + driftMs,
-            fencingToken: existing.fencingToken,
-          },
-        );
-        existing.expiration = 0;
+        const lock = new Lock(this, resources, value, attempts, this.clock.wallNow() + left, {
+          deadline: start + duration - driftMs,
+          keysGoneBy: start + duration + driftMs,
+          fencingToken: existing.fencingToken,
+        });
+        retire(existing);
         this.emit("extended", lock, existing);
         return lock;
       }
       const error = decision.granted
-        ? new LockExpiredError(
-            `Extended ${list(existing.resources)} too late: no validity left.`,
-            attempts,
-          )
-        : failure("extend", existing.resources, decision, attempts, this.#runners.length);
+        ? new LockExpiredError(`Extended ${list(resources)} too late: no validity left.`, attempts)
+        : failure("extend", resources, decision, attempts, this.#runners.length);
       if (n >= maxAttempts(s.retryCount) || error instanceof ResourceLockedError) throw error;
       const delay = retryDelay(s);
       if (delay >= existing.remainingTime()) throw error;
@@ -331,19 +335,19 @@ export class Redlock extends TypedEmitter {
    * @throws {InvalidArgumentError} if `lock` is not a lock
    */
   async release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
-    validateLock(lock);
-    validateSettings(settings);
-    const s = mergeSettings(this.settings, { ...settings, retryCount: settings?.retryCount ?? 0 });
+    const { resources, value } = validateLock(lock);
+    const options = readSettings(settings);
+    const s = mergeSettings(this.settings, { ...options, retryCount: options.retryCount ?? 0 });
     const keysGoneBy = lockTimes(lock)?.keysGoneBy ?? this.clock.now();
-    lock.expiration = 0;
-    const keys = this.#keys(lock.resources);
+    retire(lock);
+    const keys = this.#keys(resources);
     const attempts: Promise<ExecutionStats>[] = [];
 
     for (let n = 1; ; n++) {
       const decision = await this.#attempt(
         this.scripts.releaseScript,
         keys,
-        [lock.value],
+        [value],
         s.nodeTimeout,
         releaseVote(keys.length),
       );

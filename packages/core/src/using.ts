@@ -3,12 +3,8 @@ import { InvalidArgumentError, LockLostError, ResourceLockedError } from "./erro
 import type { Lock } from "./lock";
 import type { Redlock } from "./redlock";
 import type { UsingSettings } from "./settings";
-import {
-  validateDuration,
-  validateResources,
-  validateSettings,
-  validateThreshold,
-} from "./validate";
+import { readSettings, validateDuration, validateResources, validateThreshold } from "./validate";
+import { drift } from "./validity";
 
 /** The signal given to a `using()` routine; `error` says why it aborted (node-redlock v5 shape). */
 export type RedlockAbortSignal = AbortSignal & { error?: Error };
@@ -35,9 +31,10 @@ export async function using<T>(
   settings: UsingSettings | undefined,
   routine: UsingRoutine<T> | undefined,
 ): Promise<T> {
-  validateResources(resources);
+  const names = validateResources(resources);
   validateDuration(duration);
-  validateSettings(settings);
+  // Read once: nothing the caller changes later alters what was checked.
+  const options = readSettings(settings);
   if (typeof routine !== "function") {
     throw new InvalidArgumentError(
       "INVALID_ROUTINE",
@@ -46,11 +43,18 @@ export async function using<T>(
     );
   }
   const threshold =
-    settings?.automaticExtensionThreshold ?? redlock.settings.automaticExtensionThreshold;
-  validateThreshold(duration, threshold);
+    options.automaticExtensionThreshold ?? redlock.settings.automaticExtensionThreshold;
+  const driftFactor = options.driftFactor ?? redlock.settings.driftFactor;
+  validateThreshold(duration, threshold, drift(duration, driftFactor));
+  const retryDelay = Math.max(
+    MIN_EXTENSION_RETRY_MS,
+    options.retryDelay ?? redlock.settings.retryDelay,
+  );
+  const { maxExtensions, maxHoldTime, onLockLost, signal: outer } = options;
+  const extendSettings = { ...options, retryCount: 0, signal: undefined };
 
   const clock = redlock.clock;
-  let lock = await redlock.acquire(resources, duration, settings);
+  let lock = await redlock.acquire(names, duration, options);
   const heldSince = clock.now();
   const controller = new AbortController();
   const signal = controller.signal as RedlockAbortSignal;
@@ -60,6 +64,7 @@ export async function using<T>(
   let extendTimer: unknown;
   let deadlineTimer: unknown;
   let inflight: Promise<void> | undefined;
+  const label = names.length === 1 ? `"${names[0]}"` : `${names.length} resources`;
 
   const abort = (error: Error) => {
     if (signal.aborted) return;
@@ -71,7 +76,7 @@ export async function using<T>(
     abort(error);
     redlock.emit("lost", lock, error);
     try {
-      settings?.onLockLost?.(error, lock);
+      onLockLost?.(error, lock);
     } catch {
       // A lock-lost hook must never turn into an unhandled error.
     }
@@ -82,7 +87,7 @@ export async function using<T>(
     deadlineTimer = clock.setTimeout(() => {
       lose(
         new LockLostError(
-          `The lock on ${resources} reached its validity deadline without a successful extension.`,
+          `The lock on ${label} reached its validity deadline without a successful extension.`,
           { cause: lastError },
         ),
       );
@@ -90,15 +95,14 @@ export async function using<T>(
   };
   const mayExtend = () =>
     !stopped &&
-    (settings?.maxExtensions === undefined || extensions < settings.maxExtensions) &&
-    (settings?.maxHoldTime === undefined ||
-      clock.now() - heldSince + duration <= settings.maxHoldTime);
+    (maxExtensions === undefined || extensions < maxExtensions) &&
+    (maxHoldTime === undefined || clock.now() - heldSince + duration <= maxHoldTime);
 
   const extend = async (): Promise<void> => {
     while (mayExtend() && lock.remainingTime() > 0) {
       try {
         // One attempt per try: between tries this loop waits, and it stops at the deadline.
-        lock = await lock.extend(duration, { ...settings, retryCount: 0, signal: undefined });
+        lock = await lock.extend(duration, extendSettings);
         extensions++;
         armDeadline();
         schedule();
@@ -108,19 +112,15 @@ export async function using<T>(
         if (error instanceof ResourceLockedError) {
           // Another lock owns the keys on a majority: ours is gone, and it is never re-acquired.
           lose(
-            new LockLostError(`The lock on ${resources} was taken by another holder.`, {
+            new LockLostError(`The lock on ${label} was taken by another holder.`, {
               cause: error,
             }),
           );
           return;
         }
       }
-      const wait = Math.max(
-        MIN_EXTENSION_RETRY_MS,
-        settings?.retryDelay ?? redlock.settings.retryDelay,
-      );
-      if (wait >= lock.remainingTime() || stopped) return;
-      await sleep(clock, wait);
+      if (retryDelay >= lock.remainingTime() || stopped) return;
+      await sleep(clock, retryDelay);
     }
   };
   const schedule = () => {
@@ -132,13 +132,10 @@ export async function using<T>(
       Math.max(0, lock.remainingTime() - threshold),
     );
   };
-
-  const outer = settings?.signal;
-  const onOuterAbort = () =>
-    abort(outer?.reason instanceof Error ? outer.reason : new Error(String(outer?.reason)));
-  outer?.addEventListener("abort", onOuterAbort, { once: true });
-  armDeadline();
-  schedule();
+  const onOuterAbort = () => {
+    const reason: unknown = outer?.reason;
+    abort(reason instanceof Error ? reason : new Error("The caller aborted.", { cause: reason }));
+  };
 
   const context: UsingContext = {
     get lock() {
@@ -149,6 +146,10 @@ export async function using<T>(
     },
   };
   try {
+    outer?.addEventListener("abort", onOuterAbort, { once: true });
+    if (outer?.aborted) onOuterAbort();
+    armDeadline();
+    schedule();
     return await routine(signal, context);
   } finally {
     stopped = true;

@@ -10,44 +10,65 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null;
 
 /** Normalize `resources` to a fresh array of unique, non-empty names. */
-export function validateResources(resources: unknown): string[] {
-  const list = typeof resources === "string" ? [resources] : resources;
+export function validateResources(resources: unknown, argument = "resources"): string[] {
+  // Copy first: every element is read exactly once, so what is checked is what is sent.
+  const list = typeof resources === "string" ? [resources] : copyArray(resources);
   if (!Array.isArray(list)) {
     throw new InvalidArgumentError(
       "INVALID_RESOURCES",
-      "resources",
+      argument,
       `expected a string or an array of strings, got ${typeName(resources)}.`,
     );
   }
   if (list.length === 0) {
-    throw new InvalidArgumentError("NO_RESOURCES", "resources", "pass at least one resource name.");
+    throw new InvalidArgumentError("NO_RESOURCES", argument, "pass at least one resource name.");
   }
   const seen = new Set<string>();
   for (const [i, name] of list.entries()) {
     if (typeof name !== "string") {
       throw new InvalidArgumentError(
         "INVALID_RESOURCES",
-        `resources[${i}]`,
+        `${argument}[${i}]`,
         `expected a string, got ${typeName(name)}.`,
       );
     }
     if (name.length === 0) {
       throw new InvalidArgumentError(
         "EMPTY_RESOURCE",
-        `resources[${i}]`,
+        `${argument}[${i}]`,
         "a resource name cannot be empty.",
+      );
+    }
+    if (name.endsWith(FENCE_SUFFIX)) {
+      throw new InvalidArgumentError(
+        "RESERVED_RESOURCE",
+        `${argument}[${i}]`,
+        `names ending in "${FENCE_SUFFIX}" are reserved for fencing counters; rename "${truncate(name)}".`,
       );
     }
     if (seen.has(name)) {
       throw new InvalidArgumentError(
         "DUPLICATE_RESOURCE",
-        `resources[${i}]`,
+        `${argument}[${i}]`,
         `"${truncate(name)}" appears more than once; list each resource once.`,
       );
     }
     seen.add(name);
   }
-  return [...list];
+  return list as string[];
+}
+
+/** Suffix of fencing counter keys; resource names may not end with it. */
+export const FENCE_SUFFIX = ":fence";
+
+/** A shallow copy of an array, or `undefined` when it is not one (or reading it throws). */
+function copyArray(value: unknown): unknown[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  try {
+    return Array.from(value as unknown[]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Check a lock duration in milliseconds. */
@@ -72,8 +93,13 @@ export function validateDuration(duration: unknown, argument = "duration"): numb
 type Check = (value: number) => string | undefined;
 
 const nonNegative: Check = (v) =>
-  Number.isFinite(v) && v >= 0 ? undefined : "a finite number ≥ 0";
-const positive: Check = (v) => (Number.isFinite(v) && v > 0 ? undefined : "a finite number > 0");
+  Number.isFinite(v) && v >= 0 && v <= MAX_DURATION
+    ? undefined
+    : `a number of milliseconds from 0 to ${MAX_DURATION}`;
+const positive: Check = (v) =>
+  Number.isFinite(v) && v > 0 && v <= MAX_DURATION
+    ? undefined
+    : `a number of milliseconds above 0 and at most ${MAX_DURATION}`;
 const checks: Record<keyof Settings, Check> = {
   driftFactor: (v) => (Number.isFinite(v) && v >= 0 && v < 1 ? undefined : "a number in [0, 1)"),
   retryCount: (v) =>
@@ -92,12 +118,25 @@ const extraChecks: Record<string, Check> = {
   maxExtensions: (v) => (Number.isSafeInteger(v) && v >= 0 ? undefined : "an integer ≥ 0"),
 };
 
+/** Every setting key any method reads. */
+const SETTING_KEYS = [
+  ...Object.keys(checks),
+  ...Object.keys(extraChecks),
+  "signal",
+  "onLockLost",
+  "fencing",
+  "restartGuard",
+  "keyPrefix",
+  "clock",
+] as const;
+
 /**
- * Check every known numeric setting present in `settings` (undefined means "use the default").
- * `argument` names the object in messages, e.g. `"settings"`.
+ * Read every known setting exactly once into a plain object and check it, so getters, proxies
+ * and later mutation cannot change what was validated. `undefined` gives `{}`.
+ * @throws {InvalidArgumentError} for a bad value, or when reading a setting throws
  */
-export function validateSettings(settings: unknown, argument = "settings"): void {
-  if (settings === undefined) return;
+export function readSettings<T extends object>(settings: T | undefined, argument = "settings"): T {
+  if (settings === undefined) return {} as T;
   if (!isObject(settings)) {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
@@ -105,6 +144,25 @@ export function validateSettings(settings: unknown, argument = "settings"): void
       `expected an object, got ${typeName(settings)}.`,
     );
   }
+  const copy: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    let value: unknown;
+    try {
+      value = (settings as Record<string, unknown>)[key];
+    } catch {
+      throw new InvalidArgumentError("INVALID_SETTING", `${argument}.${key}`, "reading it threw.");
+    }
+    if (value !== undefined) copy[key] = value;
+  }
+  validateSettings(copy, argument);
+  return copy as T;
+}
+
+/**
+ * Check every known setting present in `settings` (undefined means "use the default").
+ * `argument` names the object in messages, e.g. `"settings"`.
+ */
+function validateSettings(settings: Record<string, unknown>, argument: string): void {
   for (const [key, check] of Object.entries({ ...checks, ...extraChecks })) {
     const value = settings[key];
     if (value === undefined) continue;
@@ -141,8 +199,15 @@ export function validateSettings(settings: unknown, argument = "settings"): void
       "expected true or false.",
     );
   }
-  const guard = settings.restartGuard as Record<string, unknown> | undefined;
-  if (guard !== undefined) {
+  if (settings.restartGuard !== undefined) {
+    let guard: Record<string, unknown> | undefined;
+    try {
+      const given = settings.restartGuard as Record<string, unknown>;
+      guard = isObject(given) ? { period: given.period, markerKey: given.markerKey } : undefined;
+    } catch {
+      guard = undefined;
+    }
+    settings.restartGuard = guard;
     const period = guard?.period;
     if (
       !isObject(guard) ||
@@ -168,6 +233,20 @@ export function validateSettings(settings: unknown, argument = "settings"): void
       );
     }
   }
+  const clock = settings.clock as Record<string, unknown> | undefined;
+  if (
+    clock !== undefined &&
+    !(
+      isObject(clock) &&
+      ["now", "wallNow", "setTimeout", "clearTimeout"].every((m) => typeof clock[m] === "function")
+    )
+  ) {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      `${argument}.clock`,
+      "expected a Clock with now(), wallNow(), setTimeout() and clearTimeout().",
+    );
+  }
   if (settings.keyPrefix !== undefined && typeof settings.keyPrefix !== "string") {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
@@ -177,14 +256,17 @@ export function validateSettings(settings: unknown, argument = "settings"): void
   }
 }
 
-/** `using()` needs room between the extension threshold and the duration. */
-export function validateThreshold(duration: number, threshold: number): void {
-  if (threshold > duration - 100) {
+/**
+ * `using()` needs room between the extension threshold and the validity a fresh lock has
+ * (`duration − drift`), or it would extend again as soon as an extension returns.
+ */
+export function validateThreshold(duration: number, threshold: number, driftMs: number): void {
+  if (threshold > duration - driftMs - 100) {
     throw new InvalidArgumentError(
       "INVALID_THRESHOLD",
       "automaticExtensionThreshold",
-      `${threshold} ms leaves less than 100 ms of a ${duration} ms lock before the first extension; ` +
-        "use a longer duration or a smaller automaticExtensionThreshold.",
+      `${threshold} ms leaves less than 100 ms of a ${duration} ms lock (minus ${driftMs} ms of drift) ` +
+        "before the first extension; use a longer duration or a smaller automaticExtensionThreshold.",
     );
   }
 }
@@ -242,21 +324,40 @@ function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+/** What release and extend read from a lock, read once. */
+export interface LockSnapshot {
+  readonly resources: string[];
+  readonly value: string;
+}
+
 /** Check that `lock` looks like a `Lock` (structurally, so copies across bundles work). */
-export function validateLock(lock: unknown): asserts lock is Lock {
-  const candidate = lock as Partial<Lock> | null;
-  if (
-    typeof candidate !== "object" ||
-    candidate === null ||
-    typeof candidate.value !== "string" ||
-    !Array.isArray(candidate.resources) ||
-    candidate.resources.length === 0 ||
-    typeof candidate.remainingTime !== "function"
-  ) {
-    throw new InvalidArgumentError(
+export function validateLock(lock: unknown): LockSnapshot {
+  const invalid = () =>
+    new InvalidArgumentError(
       "INVALID_LOCK",
       "lock",
       "expected a Lock returned by acquire() or extend().",
+    );
+  let resources: unknown;
+  let value: unknown;
+  try {
+    const candidate = lock as Partial<Lock> | null;
+    if (typeof candidate !== "object" || candidate === null) throw invalid();
+    if (typeof candidate.remainingTime !== "function") throw invalid();
+    resources = candidate.resources;
+    value = candidate.value;
+  } catch (error) {
+    throw error instanceof InvalidArgumentError ? error : invalid();
+  }
+  if (typeof value !== "string" || value === "") throw invalid();
+  try {
+    return { resources: validateResources(resources, "lock.resources"), value };
+  } catch (error) {
+    const detail = error instanceof InvalidArgumentError ? error.message : "unreadable";
+    throw new InvalidArgumentError(
+      "INVALID_LOCK",
+      "lock.resources",
+      `not a Lock's resources (${detail}).`,
     );
   }
 }

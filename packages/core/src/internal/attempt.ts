@@ -154,6 +154,16 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
 /** Wrap anything a runner threw so it carries the node's name and the original as `cause`. */
 export function toNodeError(error: unknown, node: string): NodeError {
   if (error instanceof NodeError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new NodeError(node, message, { cause: error });
+  return new NodeError(node, describeError(error), { cause: error });
+}
+
+/** A message for any thrown value, even one whose `message` or `toString` throws. */
+function describeError(error: unknown): string {
+  try {
+    if (error instanceof Error) return String(error.message);
+    if (typeof error === "string") return error;
+    return String(error);
+  } catch {
+    return "the runner failed with a value that has no readable message";
+  }
 }

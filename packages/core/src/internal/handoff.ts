@@ -32,8 +32,11 @@ export class Handoff {
   readonly #threshold: number;
   readonly #keys = new Map<string, KeyState>();
   readonly #clock: Clock;
+  readonly #readyWithin: number;
 
-  constructor(runners: readonly ScriptRunner[], clock: Clock) {
+  /** @param readyWithin ms a node may take to confirm a subscription (the node timeout) */
+  constructor(runners: readonly ScriptRunner[], clock: Clock, readyWithin: number) {
+    this.#readyWithin = readyWithin;
     this.#subscribers = runners.flatMap((runner, index) =>
       typeof runner.onRelease === "function" ? [{ runner, index }] : [],
     );
@@ -125,13 +128,31 @@ export class Handoff {
     return this.#keys.size;
   }
 
+  /**
+   * Listen on every node that can. A node whose `onRelease` throws, resolves with something
+   * that is not a function, or takes longer than `readyWithin` ms counts as not listening.
+   */
   #subscribe(key: string): Promise<(() => Promise<void>)[]> {
+    const none = async () => {};
     return Promise.all(
-      this.#subscribers.map(({ runner, index }) =>
-        (runner.onRelease as NonNullable<ScriptRunner["onRelease"]>)(key, () =>
-          this.#announce(key, index),
-        ).catch(() => async () => {}),
-      ),
+      this.#subscribers.map(({ runner, index }) => {
+        const subscribed = new Promise<() => Promise<void>>((resolve) => {
+          const timer = this.#clock.setTimeout(() => resolve(none), this.#readyWithin);
+          const settle = (off: unknown) => {
+            this.#clock.clearTimeout(timer);
+            resolve(typeof off === "function" ? safely(off as () => unknown) : none);
+          };
+          try {
+            Promise.resolve(runner.onRelease?.(key, () => this.#announce(key, index))).then(
+              settle,
+              () => settle(undefined),
+            );
+          } catch {
+            settle(undefined);
+          }
+        });
+        return subscribed;
+      }),
     );
   }
 
@@ -141,4 +162,15 @@ export class Handoff {
     head.seen.add(node);
     if (head.wake && head.seen.size >= this.#threshold) head.wake();
   }
+}
+
+/** An unsubscribe function that never throws or rejects. */
+function safely(off: () => unknown): () => Promise<void> {
+  return async () => {
+    try {
+      await off();
+    } catch {
+      // Unsubscribing is best effort; the subscription dies with its connection anyway.
+    }
+  };
 }

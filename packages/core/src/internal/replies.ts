@@ -5,19 +5,23 @@ const isInteger = (value: unknown): value is number =>
   typeof value === "number" && Number.isSafeInteger(value);
 
 /**
- * Acquire and extend reply with the number of keys now held; anything else that is an integer
- * means another lock holds a key (a negative value is minus the holder's remaining TTL).
+ * Acquire and extend reply with the number of keys now held (n) when granted, and 0 when
+ * another lock holds a key; acquire may return minus the holder's remaining TTL instead of 0.
+ * Any other reply is malformed.
  */
 export function countVote(keyCount: number, script: string): Classify<number> {
   return (reply, _runner, name) => {
     if (!isInteger(reply)) throw new UnexpectedReplyError(name, script, reply);
     if (reply === keyCount) return { for: true, detail: reply };
+    if (reply > 0 || (reply < 0 && script !== "acquire") || script === "fence") {
+      throw new UnexpectedReplyError(name, script, reply);
+    }
     return {
       for: false,
       error: new LockConflictError(
         name,
-        `${script} applied to ${Math.max(reply, 0)} of ${keyCount} resources: another lock holds them`,
-        reply < 0 ? -reply : 0,
+        `${script} refused: another lock holds one of ${keyCount} resources`,
+        -reply,
       ),
     };
   };
@@ -52,7 +56,8 @@ export function releaseVote(keyCount: number): Classify<ReleaseDetail> {
 export function guardedVote(keyCount: number): Classify<number> {
   return (reply, _runner, name) => {
     const [status, value] = Array.isArray(reply) && reply.length === 2 ? (reply as unknown[]) : [];
-    if (!isInteger(status) || !isInteger(value) || value < 0) {
+    // Counters stay below 2^53 − 1, so the next token is still a safe integer.
+    if (!isInteger(status) || !isInteger(value) || value < 0 || value >= Number.MAX_SAFE_INTEGER) {
       throw new UnexpectedReplyError(name, "acquire", reply);
     }
     if (status === 1) return { for: true, detail: value };
