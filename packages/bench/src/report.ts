@@ -1,0 +1,566 @@
+import { ACQUIRE_DEADLINE, CONTENDERS, type ContenderId, contender, LOCK_TTL } from "./contenders";
+import type { Metrics, SoakReport } from "./measure";
+import type { Plan } from "./plan";
+import { median, ratio } from "./stats";
+
+export type ScenarioId = "serial" | "concurrent" | "contended" | "frozen";
+
+/** One measurement of one contender in one cell of one round. */
+export interface Sample {
+  scenario: ScenarioId;
+  nodes: number;
+  procs: number;
+  contender: ContenderId;
+  round: number;
+  metrics: Metrics;
+  errors: string[];
+}
+
+/** Medians over rounds of one cell, and medians of the per-round ratios to the raw baseline. */
+export interface CellSummary {
+  scenario: ScenarioId;
+  nodes: number;
+  procs: number;
+  contender: ContenderId;
+  rounds: number;
+  median: Metrics;
+  ratio: Metrics;
+  errors: string[];
+}
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  redisServer: string;
+  date: string;
+  loadAverage: { start: number[]; end?: number[] };
+}
+
+export interface Report {
+  machine: Machine;
+  plan: Plan;
+  durationSeconds: number;
+  unavailable: Partial<Record<ContenderId, string>>;
+  samples: Sample[];
+  summary: CellSummary[];
+  soak: SoakReport[];
+  targets: TargetRow[];
+}
+
+const cellKey = (s: { scenario: string; nodes: number; procs: number }) =>
+  `${s.scenario}|${s.nodes}|${s.procs}`;
+
+export function summarize(samples: readonly Sample[]): CellSummary[] {
+  const raws = new Map<string, Sample>();
+  for (const s of samples) if (s.contender === "raw") raws.set(`${cellKey(s)}|${s.round}`, s);
+  const groups = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const key = `${cellKey(s)}|${s.contender}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  const out: CellSummary[] = [];
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    const medians: Metrics = {};
+    const ratios: Metrics = {};
+    for (const metric of Object.keys(first.metrics)) {
+      medians[metric] = median(group.map((s) => s.metrics[metric] ?? Number.NaN));
+      ratios[metric] = median(
+        group.map((s) => {
+          const base = raws.get(`${cellKey(s)}|${s.round}`);
+          return ratio(s.metrics[metric] ?? Number.NaN, base?.metrics[metric] ?? Number.NaN);
+        }),
+      );
+    }
+    out.push({
+      scenario: first.scenario,
+      nodes: first.nodes,
+      procs: first.procs,
+      contender: first.contender,
+      rounds: group.length,
+      median: medians,
+      ratio: ratios,
+      errors: [...new Set(group.flatMap((s) => s.errors))].slice(0, 3),
+    });
+  }
+  return out;
+}
+
+function find(
+  summary: readonly CellSummary[],
+  scenario: ScenarioId,
+  nodes: number,
+  procs: number,
+  id: ContenderId,
+): CellSummary | undefined {
+  return summary.find(
+    (c) => c.scenario === scenario && c.nodes === nodes && c.procs === procs && c.contender === id,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+function num(value: number | undefined, digits = 0): string {
+  if (value === undefined || Number.isNaN(value)) return "—";
+  if (value === Number.POSITIVE_INFINITY) return "∞";
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function times(value: number | undefined): string {
+  if (value === undefined || Number.isNaN(value)) return "—";
+  if (value === Number.POSITIVE_INFINITY) return "∞×";
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(2)}×`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+interface Column {
+  key: string;
+  header: string;
+  digits: number;
+  /** Show the ratio to raw next to the value. */
+  ratio: boolean;
+}
+
+const UNCONTENDED: Column[] = [
+  { key: "opsPerSec", header: "ops/s", digits: 0, ratio: true },
+  { key: "p50Us", header: "p50 µs", digits: 0, ratio: true },
+  { key: "p99Us", header: "p99 µs", digits: 0, ratio: true },
+  { key: "cpuUsPerOp", header: "client CPU µs/op", digits: 1, ratio: true },
+  { key: "redisCpuUsPerOp", header: "Redis CPU µs/op", digits: 1, ratio: true },
+  { key: "failures", header: "failed", digits: 0, ratio: false },
+];
+
+const CONTENDED: Column[] = [
+  { key: "handoffsPerSec", header: "hand-offs/s", digits: 0, ratio: true },
+  { key: "acquisitionsPerSec", header: "acq/s", digits: 0, ratio: true },
+  { key: "waitP50Ms", header: "wait p50 ms", digits: 1, ratio: true },
+  { key: "waitP99Ms", header: "wait p99 ms", digits: 1, ratio: true },
+  { key: "fairness", header: "fairness", digits: 2, ratio: true },
+  { key: "failed", header: "failed", digits: 0, ratio: false },
+  { key: "meViolations", header: "ME violations", digits: 0, ratio: false },
+  { key: "redisCpuUsPerAcq", header: "Redis CPU µs/acq", digits: 1, ratio: true },
+];
+
+const FROZEN: Column[] = [
+  { key: "p50Us", header: "p50 µs", digits: 0, ratio: true },
+  { key: "p99Us", header: "p99 µs", digits: 0, ratio: true },
+  { key: "opsPerSec", header: "ops/s", digits: 0, ratio: true },
+  { key: "failures", header: "failed", digits: 0, ratio: false },
+];
+
+function cellText(cell: CellSummary, column: Column, plan: Plan): string {
+  if (column.key !== "failures" && cell.scenario === "frozen" && cell.median.stalled) {
+    if (column.key === "p99Us" || (column.key === "p50Us" && !cell.median.ops)) {
+      return `stalled (> ${num(plan.stallMs / 1000, 1)} s)`;
+    }
+  }
+  const value = num(cell.median[column.key], column.digits);
+  if (!column.ratio || cell.contender === "raw") return value;
+  return `${value} (${times(cell.ratio[column.key])})`;
+}
+
+function scenarioTable(
+  report: Report,
+  scenario: ScenarioId,
+  columns: Column[],
+  layout: { nodes: number; procs: number }[],
+  contenders: readonly ContenderId[],
+): string {
+  const rows: string[][] = [];
+  for (const { nodes, procs } of layout) {
+    for (const id of contenders) {
+      const lead = [String(nodes), ...(scenario === "contended" ? [String(procs)] : [])];
+      const label = contender(id).label;
+      const unavailable = report.unavailable[id];
+      if (unavailable) {
+        rows.push([...lead, label, ...columns.map((_, i) => (i === 0 ? unavailable : ""))]);
+        continue;
+      }
+      const cell = find(report.summary, scenario, nodes, procs, id);
+      if (!cell) continue;
+      rows.push([...lead, label, ...columns.map((column) => cellText(cell, column, report.plan))]);
+    }
+  }
+  const header = [
+    "nodes",
+    ...(scenario === "contended" ? ["procs"] : []),
+    "library",
+    ...columns.map((c) => c.header),
+  ];
+  return table(header, rows);
+}
+
+function soakTable(report: Report): string {
+  const rows = report.soak.map((s) => [
+    contender(s.contender).label,
+    num(s.cycles),
+    num(s.seconds, 1),
+    num(s.heapBeforeMB, 2),
+    num(s.heapAfterMB, 2),
+    num(s.heapGrowthMB, 2),
+    num(s.rssGrowthMB, 1),
+    `${s.timersBefore} → ${s.timersAfter}`,
+    Object.entries(s.resourcesAfter)
+      .map(([name, count]) => `${name}×${count}`)
+      .join(", "),
+    num(s.failures),
+  ]);
+  return table(
+    [
+      "library",
+      "cycles",
+      "time s",
+      "heap before MB",
+      "heap after MB",
+      "heap growth MB",
+      "RSS growth MB",
+      "timers before → after",
+      "active resources after",
+      "failed",
+    ],
+    rows,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets
+
+export interface TargetRow {
+  target: string;
+  library: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+const OURS = CONTENDERS.filter((c) => c.group === "ours").map((c) => c.id);
+
+interface Check {
+  label: string;
+  value: number | undefined;
+}
+
+function verdict(checks: Check[], ok: (value: number) => boolean): boolean | undefined {
+  if (checks.length === 0 || checks.some((c) => c.value === undefined || Number.isNaN(c.value))) {
+    return undefined;
+  }
+  return checks.every((c) => ok(c.value!));
+}
+
+function describe(checks: Check[], format: (value: number | undefined) => string): string {
+  if (checks.length === 0) return "not measured";
+  return checks.map((c) => `${c.label}: ${format(c.value)}`).join(" · ");
+}
+
+export function evaluateTargets(
+  summary: readonly CellSummary[],
+  samples: readonly Sample[],
+  soak: readonly SoakReport[],
+  plan: Plan,
+  unavailable: Partial<Record<ContenderId, string>>,
+): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const add = (
+    target: string,
+    id: ContenderId,
+    checks: Check[],
+    format: (value: number | undefined) => string,
+    ok: (value: number) => boolean,
+  ) => {
+    rows.push({
+      target,
+      library: contender(id).label,
+      measured: unavailable[id] ?? describe(checks, format),
+      met: unavailable[id] ? undefined : verdict(checks, ok),
+    });
+  };
+  const ours = OURS.filter((id) => !unavailable[id]);
+
+  for (const scenario of ["serial", "concurrent"] as const) {
+    const name = scenario === "serial" ? "serial" : `${plan.callers} callers`;
+    const cells = (id: ContenderId, metric: string): Check[] =>
+      plan.topologies.map((nodes) => ({
+        label: `${nodes}n`,
+        value: find(summary, scenario, nodes, 1, id)?.ratio[metric],
+      }));
+    for (const id of ours) {
+      add(`Uncontended ${name}: ops/s ≥ 0.97× raw`, id, cells(id, "opsPerSec"), times, (v) => {
+        return v >= 0.97;
+      });
+      add(`Uncontended ${name}: p99 ≤ 1.2× raw`, id, cells(id, "p99Us"), times, (v) => v <= 1.2);
+      add(
+        `Uncontended ${name}: client CPU/op ≤ 1.1× raw`,
+        id,
+        cells(id, "cpuUsPerOp"),
+        times,
+        (v) => {
+          return v <= 1.1;
+        },
+      );
+    }
+  }
+
+  const contendedCells = plan.contendedTopologies
+    .filter((nodes) => nodes === 1 || nodes === 3)
+    .flatMap((nodes) => [1, 2].map((procs) => ({ nodes, procs })));
+  const contended = (id: ContenderId, metric: string): Check[] =>
+    contendedCells.map(({ nodes, procs }) => ({
+      label: `${nodes}n/${procs}p`,
+      value: find(summary, "contended", nodes, procs, id)?.median[metric],
+    }));
+  const versusV5 = (id: ContenderId): Check[] =>
+    contendedCells.map(({ nodes, procs }) => {
+      const inCell = samples.filter(
+        (s) => s.scenario === "contended" && s.nodes === nodes && s.procs === procs,
+      );
+      const perRound = inCell
+        .filter((s) => s.contender === id)
+        .map((s) => {
+          const v5 = inCell.find((o) => o.contender === "redlock-5" && o.round === s.round);
+          return ratio(s.metrics.handoffsPerSec ?? Number.NaN, v5?.metrics.handoffsPerSec ?? 0);
+        });
+      const v5Zero = inCell.some((s) => s.contender === "redlock-5" && !s.metrics.handoffsPerSec);
+      const own = inCell.some((s) => s.contender === id && (s.metrics.handoffsPerSec ?? 0) > 0);
+      return {
+        label: `${nodes}n/${procs}p`,
+        value: perRound.length === 0 ? undefined : v5Zero && own ? Infinity : median(perRound),
+      };
+    });
+  const redisCpuVersusUncontended = (id: ContenderId): Check[] =>
+    contendedCells.map(({ nodes, procs }) => ({
+      label: `${nodes}n/${procs}p`,
+      value: ratio(
+        find(summary, "contended", nodes, procs, id)?.median.redisCpuUsPerAcq ?? Number.NaN,
+        find(summary, "serial", nodes, 1, id)?.median.redisCpuUsPerOp ?? Number.NaN,
+      ),
+    }));
+  const perSecond = (v: number | undefined) => num(v);
+  const count = (v: number | undefined) => num(v);
+  for (const id of ours) {
+    const scope = "Contended, 1 and 3 nodes, 1 and 2 processes";
+    add(`${scope}: ≥ 400 hand-offs/s`, id, contended(id, "handoffsPerSec"), perSecond, (v) => {
+      return v >= 400;
+    });
+    add(`${scope}: hand-offs ≥ 40× redlock 5 (same round)`, id, versusV5(id), times, (v) => {
+      return v >= 40;
+    });
+    add(
+      `${scope}: fairness (Jain) ≥ 0.9`,
+      id,
+      contended(id, "fairness"),
+      (v) => num(v, 2),
+      (v) => {
+        return v >= 0.9;
+      },
+    );
+    add(
+      `${scope}: zero failed acquisitions (${ACQUIRE_DEADLINE / 1000} s deadline)`,
+      id,
+      contended(id, "failed"),
+      count,
+      (v) => v === 0,
+    );
+    add(
+      `${scope}: wait p99 ≤ 60 ms`,
+      id,
+      contended(id, "waitP99Ms"),
+      (v) => num(v, 1),
+      (v) => {
+        return v <= 60;
+      },
+    );
+    add(
+      `${scope}: zero mutual-exclusion violations`,
+      id,
+      contended(id, "meViolations"),
+      count,
+      (v) => {
+        return v === 0;
+      },
+    );
+    add(
+      `${scope}: Redis CPU/acquisition near uncontended (≤ 2× serial, same nodes)`,
+      id,
+      redisCpuVersusUncontended(id),
+      times,
+      (v) => v <= 2,
+    );
+  }
+
+  for (const id of ours) {
+    const cell = find(summary, "frozen", 5, 1, id);
+    add(
+      "2 of 5 nodes frozen: p99 ≤ 1.2× raw",
+      id,
+      cell ? [{ label: "5n", value: cell.ratio.p99Us }] : [],
+      times,
+      (v) => v <= 1.2,
+    );
+  }
+
+  for (const id of ours) {
+    const s = soak.find((r) => r.contender === id);
+    const label = s ? `${num(s.cycles)} cycles` : "";
+    add(
+      "Soak: heap growth < 2 MB",
+      id,
+      s ? [{ label, value: s.heapGrowthMB }] : [],
+      (v) => `${num(v, 2)} MB`,
+      (v) => v < 2,
+    );
+    add(
+      "Soak: no timers left behind",
+      id,
+      s ? [{ label, value: s.timersAfter - s.timersBefore }] : [],
+      (v) => `${num(v)} more`,
+      (v) => v <= 0,
+    );
+  }
+  return rows;
+}
+
+function targetsTable(rows: readonly TargetRow[]): string {
+  return table(
+    ["target", "library", "measured", "met"],
+    rows.map((r) => [
+      r.target,
+      r.library,
+      r.measured,
+      r.met === undefined ? "—" : r.met ? "met" : "**not met**",
+    ]),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+export function markdown(report: Report): string {
+  const { machine, plan } = report;
+  const ids = CONTENDERS.map((c) => c.id);
+  const limited = (only?: ContenderId[]) => ids.filter((id) => !only || only.includes(id));
+  const layout = (topologies: number[], procs: number[]) =>
+    topologies.flatMap((nodes) => procs.map((p) => ({ nodes, procs: p })));
+  const load = (values?: number[]) => values?.map((v) => v.toFixed(2)).join(" / ") ?? "—";
+  const roundsText = `${plan.rounds} round${plan.rounds === 1 ? "" : "s"}`;
+  const soakText =
+    plan.soakCycles === plan.soakCyclesUpstash
+      ? `${num(plan.soakCycles)} cycles`
+      : `${num(plan.soakCycles)} cycles (${num(plan.soakCyclesUpstash)} for Upstash)`;
+
+  const sections = [
+    `# Redlock benchmark (${plan.mode})`,
+    "",
+    table(
+      ["machine", ""],
+      [
+        ["CPU", `${machine.cpuModel}, ${machine.cores} cores, ${num(machine.memoryGiB, 1)} GiB`],
+        ["OS", machine.os],
+        ["Node", machine.node],
+        ["redis-server", machine.redisServer],
+        ["date", machine.date],
+        [
+          "load average (1/5/15 min) at start / end",
+          `${load(machine.loadAverage.start)} → ${load(machine.loadAverage.end)}`,
+        ],
+        ["run time", `${num(report.durationSeconds, 0)} s, ${roundsText}`],
+      ],
+    ),
+    "",
+    `Every contender runs against the same spawned redis-server nodes, one after another in a random order within each round. Figures are medians over ${roundsText}; \`(N×)\` is the median of the per-round ratios to the raw baseline measured in the same round and cell. Lock TTL ${LOCK_TTL} ms everywhere; unique key per operation when uncontended. No library has a client command timeout set.`,
+    ...(plan.mode === "full"
+      ? []
+      : [
+          "",
+          `**${plan.mode} mode**: short windows (uncontended ${plan.serialMs} ms, contended ${plan.contendedMs} ms, frozen ${plan.frozenMs} ms per contender), ${roundsText}, soak of ${soakText} instead of 1,000,000. Expect more noise than in a full run.`,
+        ]),
+    "",
+    "| library | waits for a busy lock by |",
+    "| --- | --- |",
+    ...CONTENDERS.map((c) => `| ${c.label} | ${c.waiting} |`),
+    ...notes(report).flatMap((note) => ["", note]),
+    "",
+    "## Targets",
+    "",
+    'Thresholds from issue 4, checked against this run (they are not test assertions). The Upstash adapter goes over HTTP to a REST bridge in another process and is compared with the TCP raw baseline, so its uncontended ratios mostly measure that transport. The Redis CPU row reads the issue\'s "near the uncontended figure" as at most 2×.',
+    "",
+    targetsTable(report.targets),
+    "",
+    "## 1. Uncontended, serial (acquire + release, one caller)",
+    "",
+    scenarioTable(report, "serial", UNCONTENDED, layout(plan.topologies, [1]), ids),
+    "",
+    `## 2. Uncontended, ${plan.callers} concurrent callers`,
+    "",
+    scenarioTable(report, "concurrent", UNCONTENDED, layout(plan.topologies, [1]), ids),
+    "",
+    `## 3. Contended hand-off: ${plan.contendedWorkers} workers on one key, hold ${plan.holdMs} ms, ${ACQUIRE_DEADLINE / 1000} s acquire deadline`,
+    "",
+    `One process (${plan.contendedWorkers} workers) or two forked processes (${plan.contendedWorkers / 2} each). A hand-off is an acquisition by a different worker than the previous one. Waits still pending at the end of the window count with their time so far. Fairness is Jain's index of per-worker acquisition counts. Mutual-exclusion violations are overlapping holds across all workers and processes on CLOCK_MONOTONIC. Redis CPU is used_cpu_user + used_cpu_sys over all nodes divided by acquisitions.`,
+    "",
+    scenarioTable(
+      report,
+      "contended",
+      CONTENDED,
+      layout(plan.contendedTopologies, [1, 2]),
+      limited(plan.contendedOnly),
+    ),
+    "",
+    "## 4. Two of five nodes frozen (SIGSTOP), serial acquire + release",
+    "",
+    `An operation still pending after ${num(plan.stallMs / 1000, 1)} s ends that contender's run and is reported as stalled; the nodes are resumed after every contender ran.`,
+    "",
+    scenarioTable(report, "frozen", FROZEN, [{ nodes: 5, procs: 1 }], limited(plan.contendedOnly)),
+    "",
+    `## 5. Heap and timers after ${soakText}, 1 node, ${plan.soakConcurrency} concurrent loops`,
+    "",
+    "One fresh process per library with --expose-gc, the libraries side by side (so `time s` is not a speed figure); heap and active resources measured after warm-up and after the cycles, each time after `redlock.idle()` and full GCs.",
+    "",
+    soakTable(report),
+  ];
+  const errors = report.summary.filter((c) => c.errors.length > 0);
+  if (errors.length > 0) {
+    sections.push(
+      "",
+      "## Errors seen",
+      "",
+      ...errors.map(
+        (c) =>
+          `- ${c.scenario}, ${c.nodes} nodes${c.scenario === "contended" ? `, ${c.procs} procs` : ""}, ${contender(c.contender).label}: ${c.errors.join("; ")}`,
+      ),
+    );
+  }
+  return `${sections.join("\n")}\n`;
+}
+
+function notes(report: Report): string[] {
+  const out: string[] = [];
+  const major = Number(report.machine.node.replace(/^v/, "").split(".")[0]);
+  if (major < 22 && !report.unavailable["redlock-universal"]) {
+    out.push(
+      `redlock-universal 0.8.5 declares \`engines.node >= 22\`; it loaded and passed a probe acquire + release on Node ${report.machine.node}, so it is measured here.`,
+    );
+  }
+  for (const [id, why] of Object.entries(report.unavailable)) {
+    out.push(`${contender(id as ContenderId).label}: ${why}`);
+  }
+  return out;
+}
+
+/** JSON with non-finite numbers spelled out (JSON has no Infinity). */
+export function json(report: Report): string {
+  return `${JSON.stringify(
+    report,
+    (_key, value) => (typeof value === "number" && !Number.isFinite(value) ? String(value) : value),
+    2,
+  )}\n`;
+}
