@@ -9,6 +9,7 @@ import {
 import { TypedEmitter } from "./events";
 import { type Classify, type Decision, runAttempt } from "./internal/attempt";
 import { keepAttempt } from "./internal/attempts";
+import { Deadlines } from "./internal/deadlines";
 import { Handoff, type Waiter } from "./internal/handoff";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
@@ -81,6 +82,7 @@ export class Redlock extends TypedEmitter {
   readonly #guard: { readonly period: number; readonly markerKey: string } | undefined;
   readonly #background = new Set<Promise<unknown>>();
   readonly #handoff: Handoff;
+  readonly #deadlines: Deadlines;
 
   /**
    * @param runners one runner per independent Redis node
@@ -105,6 +107,7 @@ export class Redlock extends TypedEmitter {
     this.keyPrefix = settings.keyPrefix ?? "";
     this.clock = settings.clock ?? systemClock;
     this.#handoff = new Handoff(this.#runners, this.clock, this.settings.nodeTimeout);
+    this.#deadlines = new Deadlines(this.clock);
     this.#guard = settings.restartGuard && {
       period: settings.restartGuard.period,
       markerKey: settings.restartGuard.markerKey ?? "redlock:boot",
@@ -414,7 +417,7 @@ export class Redlock extends TypedEmitter {
       keys,
       args,
       timeout: Math.max(1, timeout),
-      clock: this.clock,
+      deadlines: this.#deadlines,
       classify,
       onNodeError: (error) => this.emit("error", error),
     });

@@ -180,8 +180,9 @@ interface Expected {
 /**
  * The decision rule of `runAttempt` + `failure()`: decide on the first vote that makes the
  * outcome certain; failures are the errors known when the error is built (down nodes reject at
- * once, paused nodes count only once their timeout fires); the error is QuorumUnreachableError
- * when the nodes not known to have failed are fewer than a quorum, else ResourceLockedError.
+ * once; paused nodes count only once the attempt's deadline fires, and then all together); the
+ * error is QuorumUnreachableError when the nodes not known to have failed are fewer than a
+ * quorum, else ResourceLockedError.
  */
 function expectedDecision(states: readonly NodeState[], timeout: number): Expected {
   const n = states.length;
@@ -193,8 +194,9 @@ function expectedDecision(states: readonly NodeState[], timeout: number): Expect
   const paused = count("paused");
   if (free >= q) return { granted: true, decidedAt: 0, certainAtOnce: true };
   const certainAtOnce = free + paused < q;
-  // Votes against needed: n - q + 1; down and foreign nodes vote at once, timeouts make up the rest.
-  const failures = certainAtOnce ? down : down + (n - q + 1 - down - foreign);
+  // Down and foreign nodes vote at once; if that is not decisive, every paused node times out at
+  // the same deadline.
+  const failures = certainAtOnce ? down : down + paused;
   return {
     granted: false,
     decidedAt: certainAtOnce ? 0 : timeout,

@@ -95,6 +95,7 @@ export function createIoredisRunner(
     throw new InvalidArgumentError("INVALID_RUNNER", "client", EXPECTED_CLIENT);
   }
   const { name = clientName(client), timeout = 5000 } = options;
+  const explicitTimeout = options.timeout !== undefined;
   if (typeof name !== "string" || name === "") {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
@@ -171,7 +172,11 @@ export function createIoredisRunner(
         if (disconnected) return fail(closedError());
         signal?.addEventListener("abort", onAbort, { once: true });
         waiting.add(fail);
-        if (finite) timer = setTimeout(() => fail(new NodeTimeoutError(name, timeout)), timeout);
+        // Core bounds every call with its own signal; the runner's own timer runs for calls
+        // without one, or when a timeout was set explicitly.
+        if (finite && (!signal || explicitTimeout)) {
+          timer = setTimeout(() => fail(new NodeTimeoutError(name, timeout)), timeout);
+        }
         evaluate(script, keys, args).then(
           (reply) => {
             settle();

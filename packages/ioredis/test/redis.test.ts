@@ -197,7 +197,8 @@ describe.each(drivers)("%s", (label, driver) => {
       expect(performance.now() - start).toBeLessThan(1500);
       await sleep(400);
       expect(errors.filter((e) => e instanceof NodeTimeoutError)).toHaveLength(2);
-      expect(timers.created).toBe(6);
+      // Under core, calls are bounded by core's signal: the runner starts no timer of its own.
+      expect(timers.created).toBe(0);
       expect(timers.pending).toBe(0);
 
       const controller = new AbortController();

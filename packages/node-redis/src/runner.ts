@@ -67,6 +67,7 @@ export function createNodeRedisRunner(
     );
   }
   const { name = nodeName(client), timeout = 5000 } = options;
+  const explicitTimeout = options.timeout !== undefined;
   if (typeof name !== "string" || name.length === 0) {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
@@ -132,7 +133,7 @@ export function createNodeRedisRunner(
       args: readonly (string | number)[],
       run?: RunOptions,
     ) {
-      const reply = withDeadline(name, timeout, run?.signal, async (signal) => {
+      const reply = withDeadline(name, timeout, run?.signal, explicitTimeout, async (signal) => {
         const prefixed = keys.map((key) => prefix + key);
         const tail = [String(keys.length), ...prefixed, ...args.map(String)];
         const opts = { abortSignal: signal, typeMapping: {} };
@@ -162,12 +163,12 @@ export function createNodeRedisRunner(
       // Once PING answers, so has every command sent before it: a graceful close that can be cut
       // short, unlike a started quit() (redis 4) or close() (redis 5), which nothing can stop.
       if (!isCluster(client)) {
-        await withDeadline(name, timeout, undefined, async (abortSignal) =>
+        await withDeadline(name, timeout, undefined, true, async (abortSignal) =>
           client.sendCommand(["PING"], { abortSignal }),
         ).catch(() => {});
       }
       if (!client.isOpen) return;
-      await withDeadline(name, timeout, undefined, async () =>
+      await withDeadline(name, timeout, undefined, true, async () =>
         client.destroy ? client.destroy() : client.disconnect?.(),
       );
     },
@@ -183,11 +184,15 @@ function withDeadline<T>(
   name: string,
   timeout: number,
   outer: AbortSignal | undefined,
+  ownTimer: boolean,
   work: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   if (outer?.aborted) return Promise.reject(abortedError(name, outer));
   return new Promise<T>((resolve, reject) => {
-    const controller = new AbortController();
+    // Core bounds every call with its own signal, which then also cancels unsent commands; the
+    // runner's own timer and controller are for calls made without one, or an explicit timeout.
+    const mine = !outer || ownTimer;
+    const controller = mine ? new AbortController() : undefined;
     const settle = () => {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onAbort);
@@ -195,12 +200,14 @@ function withDeadline<T>(
     const stop = (error: NodeError) => {
       settle();
       reject(error);
-      controller.abort(error);
+      controller?.abort(error);
     };
     const onAbort = () => stop(abortedError(name, outer!));
-    const timer = setTimeout(() => stop(new NodeTimeoutError(name, timeout)), timeout);
+    const timer = mine
+      ? setTimeout(() => stop(new NodeTimeoutError(name, timeout)), timeout)
+      : undefined;
     outer?.addEventListener("abort", onAbort, { once: true });
-    work(controller.signal).then(
+    work(controller ? controller.signal : (outer as AbortSignal)).then(
       (reply) => {
         settle();
         resolve(reply);

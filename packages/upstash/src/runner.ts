@@ -75,6 +75,7 @@ export function createUpstashRunner(
     throw new InvalidArgumentError("INVALID_RUNNER", "client", CLIENT_HINT);
   }
   const timeout = options.timeout ?? 5000;
+  const explicit = options.timeout !== undefined;
   if (typeof timeout !== "number" || !(timeout > 0 && timeout <= MAX_DURATION)) {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
@@ -98,7 +99,7 @@ export function createUpstashRunner(
     run(script, keys, args, runOptions) {
       const send = (stopped: () => boolean) =>
         evaluate(client, script, [...keys], [...args], stopped);
-      return withTimeout(send, name, timeout, fail, runOptions?.signal);
+      return withTimeout(send, name, explicit, timeout, fail, runOptions?.signal);
     },
     async quit() {},
   };
@@ -145,6 +146,7 @@ async function evaluate(
 function withTimeout(
   send: (stopped: () => boolean) => Promise<unknown>,
   name: string,
+  explicitTimeout: boolean,
   timeout: number,
   fail: (error: unknown) => NodeError,
   signal: AbortSignal | undefined,
@@ -162,10 +164,12 @@ function withTimeout(
       const reason: unknown = signal?.reason;
       settle(() => reject(reason instanceof NodeError ? reason : fail(reason)));
     };
-    const timer = setTimeout(
-      () => settle(() => reject(new NodeTimeoutError(name, timeout))),
-      timeout,
-    );
+    // Core bounds every call with its own signal; the runner's own timer runs for calls without
+    // one, or when a timeout was set explicitly.
+    const timer =
+      signal && !explicitTimeout
+        ? undefined
+        : setTimeout(() => settle(() => reject(new NodeTimeoutError(name, timeout))), timeout);
     if (signal?.aborted) return onAbort();
     signal?.addEventListener("abort", onAbort, { once: true });
     send(() => done).then(

@@ -1,8 +1,8 @@
-import type { Clock } from "../clock";
 import { LockConflictError, NodeError, NodeTimeoutError } from "../errors";
 import type { LockScript, ScriptRunner } from "../script-runner";
 import type { ExecutionStats } from "../stats";
 import { quorum } from "../validity";
+import type { Deadlines } from "./deadlines";
 
 /** How one node's reply counts: a vote for (with an optional detail) or against. */
 export type Vote<D> =
@@ -39,7 +39,7 @@ export interface AttemptOptions<D> {
   readonly keys: readonly string[];
   readonly args: readonly (string | number)[];
   readonly timeout: number;
-  readonly clock: Clock;
+  readonly deadlines: Deadlines;
   readonly classify: Classify<D>;
   readonly onNodeError: (error: NodeError) => void;
 }
@@ -50,7 +50,7 @@ export interface AttemptOptions<D> {
  * waited for beyond that; a node silent for `timeout` ms counts against.
  */
 export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> {
-  const { runners, names, clock } = options;
+  const { runners, names } = options;
   const membershipSize = runners.length;
   const quorumSize = quorum(membershipSize);
   const stats: ExecutionStats = {
@@ -113,20 +113,27 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
       if (pending === 0) settleStats(stats);
     };
 
+    // One deadline and one abort signal for the whole attempt: every node got its request at the
+    // same moment, so they all run out of time together.
+    const controller = new AbortController();
+    const finishers: ((vote: Vote<D>) => void)[] = [];
+    const deadline = options.deadlines.schedule(options.timeout, () => {
+      finishers.forEach((finish, i) => {
+        finish({ for: false, error: new NodeTimeoutError(names[i] as string, options.timeout) });
+      });
+      controller.abort(new NodeTimeoutError("attempt", options.timeout));
+    });
+
     runners.forEach((runner, i) => {
       const name = names[i] as string;
-      const controller = new AbortController();
       let done = false;
       const finish = (vote: Vote<D>) => {
         if (done) return;
         done = true;
-        clock.clearTimeout(timer);
         record(runner, name, vote);
+        if (pending === 0) deadline.cancel();
       };
-      const timer = clock.setTimeout(() => {
-        finish({ for: false, error: new NodeTimeoutError(name, options.timeout) });
-        controller.abort(new NodeTimeoutError(name, options.timeout));
-      }, options.timeout);
+      finishers.push(finish);
       let reply: Promise<unknown>;
       try {
         reply = runner.run(options.script, options.keys, options.args, {
