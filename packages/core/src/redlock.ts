@@ -168,6 +168,22 @@ export class Redlock extends TypedEmitter {
     let waiter: Waiter | undefined;
     let acquired = false;
     try {
+      // Others in this process already wait for these keys: queue behind them instead of
+      // racing them (a holder that releases and acquires again must not jump the line).
+      if (this.#handoff.enabled && this.#handoff.queued(keys)) {
+        const entering = this.#handoff.enter(keys);
+        try {
+          waiter = await raceSignal(entering, signal);
+          await this.#handoff.sleep(
+            waiter,
+            Math.min(duration, giveUpAt - this.clock.now()),
+            signal,
+          );
+        } catch {
+          void entering.then((late) => this.#handoff.leave(late, false));
+          throw aborted(names, attempts, signal);
+        }
+      }
       for (let n = 1; ; n++) {
         if (signal?.aborted) throw aborted(names, attempts, signal);
         if (waiter) this.#handoff.attempting(waiter);

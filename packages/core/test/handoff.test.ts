@@ -111,3 +111,22 @@ describe("event-driven hand-off", () => {
     expect(clock.now()).toBe(301);
   });
 });
+
+describe("no barging", () => {
+  test("a holder that releases and asks again waits behind the queue", async () => {
+    const { clock, redlock } = setup(1);
+    const order: string[] = [];
+    const worker = async (name: string) => {
+      for (let i = 0; i < 5; i++) {
+        const lock = await redlock.acquire(["a"], 10_000, forever);
+        order.push(name);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 1));
+        await lock.release();
+      }
+    };
+    await clock.settle(Promise.all(["x", "y", "z"].map(worker)));
+    // Round robin: nobody takes the lock twice in a row while others wait.
+    for (let i = 1; i < order.length - 2; i++) expect(order[i]).not.toBe(order[i - 1]);
+    expect(clock.now()).toBeLessThan(100);
+  });
+});

@@ -123,6 +123,12 @@ export class Handoff {
     });
   }
 
+  /** Does anyone in this process already wait for one of these keys? */
+  queued(keys: readonly string[]): boolean {
+    for (const key of keys) if (this.#keys.has(key)) return true;
+    return false;
+  }
+
   /** Number of keys with waiters in this process (for tests and diagnostics). */
   get watchedKeys(): number {
     return this.#keys.size;
