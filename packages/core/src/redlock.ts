@@ -128,6 +128,7 @@ export class Redlock extends TypedEmitter {
    */
   async idle(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    this.#deadlines.settle();
   }
 
   /** Close every runner that supports it (`quit()`). */

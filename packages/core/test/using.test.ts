@@ -20,6 +20,7 @@ describe("using()", () => {
     );
     expect(result).toBe("done");
     for (const runner of runners) expect(runner.keys()).toEqual([]);
+    await redlock.idle();
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -156,6 +157,7 @@ describe("using()", () => {
     const calls = runners[0]!.stats.calls;
     await clock.advance(5000);
     expect(runners[0]!.stats.calls).toBe(calls);
+    await redlock.idle();
     expect(clock.pendingTimers).toBe(0);
   });
 

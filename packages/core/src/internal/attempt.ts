@@ -113,16 +113,16 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
       if (pending === 0) settleStats(stats);
     };
 
-    // One deadline and one abort signal for the whole attempt: every node got its request at the
-    // same moment, so they all run out of time together.
-    const controller = new AbortController();
+    // One deadline for the whole attempt: every node got its request at the same moment, so they
+    // all run out of time together. Its abort signal also tells the runners to stop waiting.
     const finishers: ((vote: Vote<D>) => void)[] = [];
-    const deadline = options.deadlines.schedule(options.timeout, () => {
+    const deadline = options.deadlines.deadline(options.timeout);
+    const onTimeout = () => {
       finishers.forEach((finish, i) => {
         finish({ for: false, error: new NodeTimeoutError(names[i] as string, options.timeout) });
       });
-      controller.abort(new NodeTimeoutError("attempt", options.timeout));
-    });
+    };
+    deadline.signal.addEventListener("abort", onTimeout, { once: true });
 
     runners.forEach((runner, i) => {
       const name = names[i] as string;
@@ -131,13 +131,16 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
         if (done) return;
         done = true;
         record(runner, name, vote);
-        if (pending === 0) deadline.cancel();
+        if (pending === 0) {
+          deadline.signal.removeEventListener("abort", onTimeout);
+          deadline.release();
+        }
       };
       finishers.push(finish);
       let reply: Promise<unknown>;
       try {
         reply = runner.run(options.script, options.keys, options.args, {
-          signal: controller.signal,
+          signal: deadline.signal,
         });
       } catch (error) {
         reply = Promise.reject(error);

@@ -1,27 +1,30 @@
 import type { Clock } from "../clock";
 
-interface Entry {
-  readonly at: number;
-  readonly fire: () => void;
-  done: boolean;
+/** An abort signal that fires at a deadline, shared with requests due in the same millisecond. */
+export interface SharedDeadline {
+  readonly signal: AbortSignal;
+  /** Call when the request no longer needs the deadline. */
+  release(): void;
 }
 
-/** A scheduled callback; cancel it once it is no longer needed. */
-export interface Deadline {
-  cancel(): void;
+interface Slice {
+  readonly at: number;
+  readonly controller: AbortController;
+  users: number;
 }
 
 /**
- * Many deadlines on one timer. Every in-flight attempt needs a "give up on silent nodes" deadline;
- * under load thousands are pending at once, and a platform timer each costs memory and GC. Here
- * they wait in a list sorted by time (new ones almost always go last, since most share one
- * timeout) behind a single timer armed for the earliest, and the timer is cleared as soon as no
- * live deadline is left.
+ * Deadlines for in-flight requests, on one timer. Every attempt needs a "give up on silent nodes"
+ * deadline and an abort signal for its runners; under load thousands are pending at once, and a
+ * platform timer plus an AbortController each would cost memory and GC. Deadlines due in the same
+ * millisecond share one AbortController, and the slices wait behind a single timer armed for the
+ * earliest. Nothing stays scheduled once no request needs it (see {@link Deadlines.settle}).
  */
 export class Deadlines {
   readonly #clock: Clock;
-  #entries: Entry[] = [];
-  #live = 0;
+  readonly #slices = new Map<number, Slice>();
+  /** Slice times in ascending order (new ones almost always go last). */
+  #order: number[] = [];
   #timer: unknown;
   #armedFor = Number.POSITIVE_INFINITY;
 
@@ -29,21 +32,43 @@ export class Deadlines {
     this.#clock = clock;
   }
 
-  /** Call `fire` in `ms` milliseconds unless cancelled first. */
-  schedule(ms: number, fire: () => void): Deadline {
-    const entry: Entry = { at: this.#clock.now() + ms, fire, done: false };
-    let i = this.#entries.length;
-    while (i > 0 && (this.#entries[i - 1] as Entry).at > entry.at) i--;
-    this.#entries.splice(i, 0, entry);
-    this.#live++;
-    if (entry.at < this.#armedFor) this.#arm(entry.at);
+  /** A signal aborted `ms` from now (rounded up to the millisecond). */
+  deadline(ms: number): SharedDeadline {
+    const at = Math.ceil(this.#clock.now() + ms);
+    let slice = this.#slices.get(at);
+    if (!slice) {
+      slice = { at, controller: new AbortController(), users: 0 };
+      this.#slices.set(at, slice);
+      let i = this.#order.length;
+      while (i > 0 && (this.#order[i - 1] as number) > at) i--;
+      this.#order.splice(i, 0, at);
+      if (at < this.#armedFor) this.#arm(at);
+    }
+    const current = slice;
+    current.users++;
+    let released = false;
     return {
-      cancel: () => {
-        if (entry.done) return;
-        entry.done = true;
-        if (--this.#live === 0) this.#disarm();
+      signal: current.controller.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        current.users--;
       },
     };
+  }
+
+  /** Drop slices nobody uses any more and stop the timer when none is left. */
+  settle(): void {
+    for (const [at, slice] of this.#slices) if (slice.users === 0) this.#slices.delete(at);
+    this.#order = this.#order.filter((at) => this.#slices.has(at));
+    const next = this.#order[0];
+    if (next === undefined) {
+      this.#clock.clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armedFor = Number.POSITIVE_INFINITY;
+    } else if (next !== this.#armedFor) {
+      this.#arm(next);
+    }
   }
 
   #arm(at: number): void {
@@ -52,29 +77,18 @@ export class Deadlines {
     this.#timer = this.#clock.setTimeout(() => this.#run(), Math.max(0, at - this.#clock.now()));
   }
 
-  #disarm(): void {
-    this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#armedFor = Number.POSITIVE_INFINITY;
-    this.#entries = [];
-  }
-
   #run(): void {
     this.#timer = undefined;
     this.#armedFor = Number.POSITIVE_INFINITY;
     const now = this.#clock.now();
     let due = 0;
-    while (due < this.#entries.length && (this.#entries[due] as Entry).at <= now) due++;
-    const fired = this.#entries.splice(0, due);
-    for (const entry of fired) {
-      if (entry.done) continue;
-      entry.done = true;
-      this.#live--;
-      entry.fire();
+    while (due < this.#order.length && (this.#order[due] as number) <= now) due++;
+    for (const at of this.#order.splice(0, due)) {
+      const slice = this.#slices.get(at);
+      this.#slices.delete(at);
+      if (slice && slice.users > 0) slice.controller.abort(new Error("deadline passed"));
     }
-    while (this.#entries.length > 0 && (this.#entries[0] as Entry).done) this.#entries.shift();
-    const next = this.#entries[0];
-    if (next && this.#live > 0) this.#arm(next.at);
-    else if (this.#live === 0) this.#entries = [];
+    const next = this.#order[0];
+    if (next !== undefined) this.#arm(next);
   }
 }
