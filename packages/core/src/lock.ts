@@ -13,7 +13,15 @@ export interface LockTimes {
   readonly fencingToken?: number;
 }
 
-const times = new WeakMap<Lock, LockTimes>();
+/** Where a lock keeps its times: a symbol, so they stay off the public surface. */
+const TIMES: unique symbol = Symbol("redlock.lockTimes");
+
+const times = {
+  get: (lock: Lock): LockTimes | undefined => (lock as unknown as Record<symbol, LockTimes>)[TIMES],
+  set: (lock: Lock, value: LockTimes): void => {
+    (lock as unknown as Record<symbol, LockTimes>)[TIMES] = value;
+  },
+};
 
 /** @internal */
 export function lockTimes(lock: Lock): LockTimes | undefined {
@@ -29,7 +37,9 @@ export function shortenLock(lock: Lock, deadline: number): void {
 /** @internal Mark a lock released or replaced (a frozen lock object is left as it is). */
 export function retire(lock: Lock): void {
   const current = times.get(lock);
-  if (current) times.set(lock, { ...current, deadline: Number.NEGATIVE_INFINITY });
+  if (current && !Object.isFrozen(lock)) {
+    times.set(lock, { ...current, deadline: Number.NEGATIVE_INFINITY });
+  }
   try {
     lock.expiration = 0;
   } catch {

@@ -96,12 +96,17 @@ export interface UsingSettings extends AcquireSettings {
 
 /** `base` with every numeric setting present in `overrides` applied. @internal */
 export function mergeSettings(base: Readonly<Settings>, overrides?: Partial<Settings>): Settings {
-  const out: Record<string, number> = { ...base };
+  let out: Record<string, number> | undefined;
   if (overrides) {
-    for (const key of Object.keys(defaultSettings) as (keyof Settings)[]) {
+    for (const key of SETTING_NAMES) {
       const value = overrides[key];
-      if (typeof value === "number") out[key] = value;
+      if (typeof value === "number" && value !== base[key]) {
+        out ??= { ...base };
+        out[key] = value;
+      }
     }
   }
-  return out as unknown as Settings;
+  return (out ?? base) as Settings;
 }
+
+const SETTING_NAMES = Object.keys(defaultSettings) as (keyof Settings)[];
