@@ -1,10 +1,10 @@
 import {
   Redlock as CoreRedlock,
-  InvalidArgumentError,
   type RedlockOptions,
   type ScriptOverrides,
   type ScriptRunner,
 } from "@redlock/core";
+import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
 import {
   createIoredisRunner,
   EXPECTED_CLIENT,
@@ -37,28 +37,13 @@ export class Redlock extends CoreRedlock {
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {
-    super(toRunners(clients), settings, scripts);
+    super(runnersFrom(clients, ioredis), settings, scripts);
   }
 }
 
-function toRunners(clients: Iterable<IoredisClient | ScriptRunner>): ScriptRunner[] {
-  const iterable = clients as Partial<Iterable<unknown>> | null | undefined;
-  if (typeof iterable?.[Symbol.iterator] !== "function" || typeof iterable === "string") {
-    throw new InvalidArgumentError(
-      "NO_RUNNERS",
-      "clients",
-      "expected an array of ioredis clients (one per Redis node).",
-    );
-  }
-  const list = [...new Set(iterable as Iterable<unknown>)];
-  if (list.length === 0) {
-    throw new InvalidArgumentError("NO_RUNNERS", "clients", "pass at least one ioredis client.");
-  }
-  return list.map((client, i) => {
-    if (isIoredisClient(client)) return createIoredisRunner(client);
-    if (typeof (client as Partial<ScriptRunner> | null)?.run === "function") {
-      return client as ScriptRunner;
-    }
-    throw new InvalidArgumentError("INVALID_RUNNER", `clients[${i}]`, EXPECTED_CLIENT);
-  });
-}
+const ioredis: ClientKind<IoredisClient> = {
+  isClient: isIoredisClient,
+  createRunner: (client) => createIoredisRunner(client),
+  plural: "ioredis clients",
+  expected: EXPECTED_CLIENT,
+};

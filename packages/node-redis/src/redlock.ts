@@ -1,10 +1,10 @@
 import {
   Redlock as CoreRedlock,
-  InvalidArgumentError,
   type RedlockOptions,
   type ScriptOverrides,
   type ScriptRunner,
 } from "@redlock/core";
+import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
 import { isNodeRedisClient, type NodeRedisClientLike } from "./client";
 import { createNodeRedisRunner } from "./runner";
 
@@ -33,29 +33,15 @@ export class Redlock extends CoreRedlock {
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {
-    super(toRunners(clients), settings, scripts);
+    super(runnersFrom(clients, nodeRedis), settings, scripts);
   }
 }
 
-function toRunners(clients: unknown): ScriptRunner[] {
-  const iterable = clients as Partial<Iterable<unknown>> | null | undefined;
-  if (typeof iterable?.[Symbol.iterator] !== "function" || typeof clients === "string") {
-    throw new InvalidArgumentError(
-      "NO_RUNNERS",
-      "clients",
-      "expected an array of node-redis clients (one per Redis node).",
-    );
-  }
-  return [...new Set(iterable as Iterable<unknown>)].map((client, i) => {
-    if (isNodeRedisClient(client)) return createNodeRedisRunner(client);
-    if (typeof (client as Partial<ScriptRunner> | null)?.run === "function") {
-      return client as ScriptRunner;
-    }
-    throw new InvalidArgumentError(
-      "INVALID_RUNNER",
-      `clients[${i}]`,
-      "expected a node-redis client from createClient() or createCluster(), connected with " +
-        "await client.connect().",
-    );
-  });
-}
+const nodeRedis: ClientKind<NodeRedisClientLike> = {
+  isClient: isNodeRedisClient,
+  createRunner: (client) => createNodeRedisRunner(client),
+  plural: "node-redis clients",
+  expected:
+    "expected a node-redis client from createClient() or createCluster(), connected with " +
+    "await client.connect().",
+};

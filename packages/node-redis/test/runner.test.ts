@@ -163,7 +163,7 @@ describe("Redlock", () => {
   test.each([
     [null, "NO_RUNNERS", "clients"],
     ["redis://x", "NO_RUNNERS", "clients"],
-    [[], "NO_RUNNERS", "runners"],
+    [[], "NO_RUNNERS", "clients"],
     [[{ get: () => null }], "INVALID_RUNNER", "clients[0]"],
     [[fake([]).client, "redis://localhost"], "INVALID_RUNNER", "clients[1]"],
   ])("rejects %j with %s", (clients, reason, argument) => {

@@ -1,10 +1,5 @@
-import {
-  Redlock as CoreRedlock,
-  InvalidArgumentError,
-  type RedlockOptions,
-  type ScriptOverrides,
-  type ScriptRunner,
-} from "@redlock/core";
+import { Redlock as CoreRedlock, type RedlockOptions, type ScriptOverrides } from "@redlock/core";
+import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
 import { CLIENT_HINT, createUpstashRunner, isUpstashClient, type UpstashClient } from "./runner";
 
 /**
@@ -35,25 +30,13 @@ export class Redlock extends CoreRedlock {
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {
-    super(toRunners(clients), settings, scripts);
+    super(runnersFrom(clients, upstash), settings, scripts);
   }
 }
 
-function toRunners(clients: Iterable<UpstashClient>): ScriptRunner[] {
-  const iterable = clients as Partial<Iterable<unknown>> | null | undefined;
-  if (typeof iterable?.[Symbol.iterator] !== "function") {
-    throw new InvalidArgumentError(
-      "NO_RUNNERS",
-      "clients",
-      "expected an array of @upstash/redis clients, one per database.",
-    );
-  }
-  const list = [...(iterable as Iterable<unknown>)];
-  for (const [i, client] of list.entries()) {
-    if (!isUpstashClient(client)) {
-      throw new InvalidArgumentError("INVALID_RUNNER", `clients[${i}]`, CLIENT_HINT);
-    }
-  }
-  // One runner per distinct client: the same client twice is still one node.
-  return [...new Set(list as UpstashClient[])].map((client) => createUpstashRunner(client));
-}
+const upstash: ClientKind<UpstashClient> = {
+  isClient: isUpstashClient,
+  createRunner: (client) => createUpstashRunner(client),
+  plural: "@upstash/redis clients",
+  expected: CLIENT_HINT,
+};

@@ -4,3 +4,4 @@ export {
   type ReleaseListeners,
   type ReleaseTransport,
 } from "./release-listeners";
+export { type ClientKind, runnersFrom } from "./runners-from";
