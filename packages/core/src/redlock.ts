@@ -134,6 +134,7 @@ export class Redlock extends TypedEmitter {
   /** Close every runner that supports it (`quit()`). */
   async quit(): Promise<void> {
     await Promise.all(this.#runners.map((runner) => runner.quit?.()));
+    this.#deadlines.settle();
   }
 
   /**
@@ -170,8 +171,9 @@ export class Redlock extends TypedEmitter {
     let acquired = false;
     try {
       // Others in this process already wait for these keys: queue behind them instead of
-      // racing them (a holder that releases and acquires again must not jump the line).
-      if (this.#handoff.enabled && this.#handoff.queued(keys)) {
+      // racing them (a holder that releases and acquires again must not jump the line). A
+      // single try (`retryCount: 0`) goes at once.
+      if (maxAttempts(s.retryCount) > 1 && this.#handoff.enabled && this.#handoff.queued(keys)) {
         const entering = this.#handoff.enter(keys);
         try {
           waiter = await raceSignal(entering, signal);

@@ -189,7 +189,6 @@ function expectedDecision(states: readonly NodeState[], timeout: number): Expect
   const q = quorum(n);
   const count = (state: NodeState) => states.filter((s) => s === state).length;
   const free = count("free");
-  const foreign = count("foreign");
   const down = count("down");
   const paused = count("paused");
   if (free >= q) return { granted: true, decidedAt: 0, certainAtOnce: true };

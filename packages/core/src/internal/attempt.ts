@@ -116,7 +116,7 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
     // One deadline for the whole attempt: every node got its request at the same moment, so they
     // all run out of time together. Its abort signal also tells the runners to stop waiting.
     const finishers: ((vote: Vote<D>) => void)[] = [];
-    const deadline = options.deadlines.deadline(options.timeout);
+    const deadline = options.deadlines.deadline(options.timeout, runners.length + 1);
     const onTimeout = () => {
       finishers.forEach((finish, i) => {
         finish({ for: false, error: new NodeTimeoutError(names[i] as string, options.timeout) });

@@ -7,9 +7,17 @@ export interface SharedDeadline {
   release(): void;
 }
 
+/** Listeners one shared signal may carry before Node warns about a leak (its default is 10). */
+const LISTENER_BUDGET = 10;
+
+interface Shared {
+  readonly controller: AbortController;
+  listeners: number;
+}
+
 interface Slice {
   readonly at: number;
-  readonly controller: AbortController;
+  readonly shared: Shared[];
   users: number;
 }
 
@@ -32,12 +40,16 @@ export class Deadlines {
     this.#clock = clock;
   }
 
-  /** A signal aborted `ms` from now (rounded up to the millisecond). */
-  deadline(ms: number): SharedDeadline {
+  /**
+   * A signal aborted `ms` from now (rounded up to the millisecond). `listeners` is how many
+   * listeners the caller and its runners will add; a signal is shared only within Node's
+   * default listener limit.
+   */
+  deadline(ms: number, listeners = 1): SharedDeadline {
     const at = Math.ceil(this.#clock.now() + ms);
     let slice = this.#slices.get(at);
     if (!slice) {
-      slice = { at, controller: new AbortController(), users: 0 };
+      slice = { at, shared: [], users: 0 };
       this.#slices.set(at, slice);
       let i = this.#order.length;
       while (i > 0 && (this.#order[i - 1] as number) > at) i--;
@@ -45,10 +57,16 @@ export class Deadlines {
       if (at < this.#armedFor) this.#arm(at);
     }
     const current = slice;
+    let shared = current.shared[current.shared.length - 1];
+    if (!shared || shared.listeners + listeners > LISTENER_BUDGET) {
+      shared = { controller: new AbortController(), listeners: 0 };
+      current.shared.push(shared);
+    }
+    shared.listeners += listeners;
     current.users++;
     let released = false;
     return {
-      signal: current.controller.signal,
+      signal: shared.controller.signal,
       release: () => {
         if (released) return;
         released = true;
@@ -75,6 +93,8 @@ export class Deadlines {
     this.#clock.clearTimeout(this.#timer);
     this.#armedFor = at;
     this.#timer = this.#clock.setTimeout(() => this.#run(), Math.max(0, at - this.#clock.now()));
+    // This timer alone must not keep a process alive: pending requests hold their connections.
+    (this.#timer as { unref?: () => void } | undefined)?.unref?.();
   }
 
   #run(): void {
@@ -86,7 +106,9 @@ export class Deadlines {
     for (const at of this.#order.splice(0, due)) {
       const slice = this.#slices.get(at);
       this.#slices.delete(at);
-      if (slice && slice.users > 0) slice.controller.abort(new Error("deadline passed"));
+      if (slice && slice.users > 0) {
+        for (const shared of slice.shared) shared.controller.abort(new Error("deadline passed"));
+      }
     }
     const next = this.#order[0];
     if (next !== undefined) this.#arm(next);

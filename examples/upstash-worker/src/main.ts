@@ -1,0 +1,71 @@
+import { fileURLToPath } from "node:url";
+import { respCall, startUpstashBridge } from "@redlock/testbed";
+import { build } from "esbuild";
+import { Miniflare } from "miniflare";
+import { redisUrls } from "./servers";
+
+// Three Redis nodes, each behind a local Upstash REST bridge standing in for an Upstash database.
+const { urls, stop } = await redisUrls();
+const bridges = await Promise.all(urls.map((redisUrl) => startUpstashBridge({ redisUrl })));
+const call = (url: string, ...args: string[]) => {
+  const { hostname, port } = new URL(url);
+  return respCall({ host: hostname, port: Number(port) }, ...args);
+};
+await call(urls[0]!, "DEL", "edge:report:runs");
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Bundle the worker as Wrangler would and run it in workerd.
+const bundle = await build({
+  entryPoints: [fileURLToPath(new URL("./worker.ts", import.meta.url))],
+  bundle: true,
+  format: "esm",
+  platform: "neutral",
+  mainFields: ["module", "main"],
+  conditions: ["workerd", "worker", "browser"],
+  target: "es2022",
+  write: false,
+  logLevel: "warning",
+});
+const script = bundle.outputFiles[0]!.text;
+const nodes = bridges.map((bridge) => ({ url: bridge.url, token: bridge.token }));
+const mf = new Miniflare({
+  modules: true,
+  script,
+  compatibilityDate: "2025-09-01",
+  bindings: { NODES: JSON.stringify(nodes) },
+});
+await mf.ready;
+console.log(`worker bundled (${(script.length / 1024).toFixed(1)} KiB), ${nodes.length} databases`);
+
+const get = async (path: string) => {
+  const response = await mf.dispatchFetch(`http://worker.local${path}`);
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+// Four requests for the same job at once, and one that will not wait while the job is running.
+const queued = [1, 2, 3, 4].map(() => get("/run?job=report"));
+while (!(await call(urls[0]!, "EXISTS", "edge:report"))) await sleep(2);
+const impatient = await get("/run?job=report&wait=0");
+const results = await Promise.all(queued);
+for (const [i, { status, body }] of results.entries()) {
+  console.log(`request ${i + 1}: ${status} ${JSON.stringify(body)}`);
+}
+console.log(`request 5 (wait=0): ${impatient.status} ${JSON.stringify(impatient.body)}`);
+
+const runs = Number(await call(urls[0]!, "GET", "edge:report:runs"));
+// After the responses, waitUntil() lets the releases reach every database.
+let left = 1;
+for (let i = 0; i < 50 && left > 0; i++) {
+  const exists = await Promise.all(urls.map((url) => call(url, "EXISTS", "edge:report")));
+  left = exists.reduce<number>((sum, n) => sum + Number(n), 0);
+  if (left > 0) await sleep(20);
+}
+console.log(`counter: ${runs} (expected 4); lock keys left on the databases: ${left}`);
+
+await mf.dispose();
+await Promise.all(bridges.map((bridge) => bridge.close()));
+await call(urls[0]!, "DEL", "edge:report:runs");
+await stop();
+const served = results.map((r) => r.body.run).sort();
+const ok = runs === 4 && left === 0 && served.join() === "1,2,3,4" && impatient.status === 409;
+console.log(ok ? "all checks passed" : "FAILED");
+if (!ok) process.exitCode = 1;
