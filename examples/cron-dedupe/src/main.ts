@@ -1,14 +1,17 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { resolveRedis } from "@redlock/testbed";
 import Redis from "ioredis";
 import type { Reply, Request } from "./messages";
-import { redisUrls } from "./servers";
 
 const WORKERS = 4;
 const TICKS = 5;
 
-const { urls, stop } = await redisUrls();
+// REDIS_URLS if set, otherwise three throwaway local redis-server processes.
+const redis = await resolveRedis(3);
+const { urls } = redis;
+const stop = () => redis.close();
 const store = new Redis(urls[0]!);
 const script = fileURLToPath(new URL("./worker.ts", import.meta.url));
 

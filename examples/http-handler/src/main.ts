@@ -2,12 +2,15 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redlock } from "@redlock/ioredis";
+import { resolveRedis } from "@redlock/testbed";
 import Redis from "ioredis";
 import { SlowLedger } from "./downstream";
 import { type OrderReply, orderHandler } from "./handler";
-import { redisUrls } from "./servers";
 
-const { urls, stop } = await redisUrls();
+// REDIS_URLS if set, otherwise three throwaway local redis-server processes.
+const redis = await resolveRedis(3);
+const { urls } = redis;
+const stop = () => redis.close();
 const redlock = new Redlock(urls.map((url) => new Redis(url)));
 redlock.on("lost", (lock, error) => console.log(`  [lost] ${lock.resources}: ${error.message}`));
 const ledger = new SlowLedger();

@@ -1,15 +1,17 @@
 import { Redlock } from "@redlock/ioredis";
-import { startFaultProxy } from "@redlock/testbed";
+import { resolveRedis, startFaultProxy } from "@redlock/testbed";
 import Redis from "ioredis";
 import { printMetrics, printSpans } from "./print";
 import { startSdk } from "./sdk";
-import { redisUrls } from "./servers";
 import { instrument } from "./telemetry";
 
 const sdk = startSdk();
 
 // Three nodes; the third is reached through a fault proxy so that it can be taken down.
-const { urls, stop } = await redisUrls();
+// REDIS_URLS if set, otherwise three throwaway local redis-server processes.
+const redis = await resolveRedis(3);
+const { urls } = redis;
+const stop = () => redis.close();
 const { hostname, port } = new URL(urls[2]!);
 const proxy = await startFaultProxy({ host: hostname, port: Number(port) });
 const clients = [urls[0]!, urls[1]!, proxy.url].map(

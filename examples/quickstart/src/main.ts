@@ -1,8 +1,11 @@
 import { Redlock, ResourceLockedError } from "@redlock/ioredis";
+import { resolveRedis } from "@redlock/testbed";
 import Redis from "ioredis";
-import { redisUrls } from "./servers";
 
-const { urls, stop } = await redisUrls();
+// REDIS_URLS if set, otherwise three throwaway local redis-server processes.
+const redis = await resolveRedis(3);
+const { urls } = redis;
+const stop = () => redis.close();
 // One client per independent Redis node.
 const clients = urls.map((url) => new Redis(url));
 const redlock = new Redlock(clients, { retryDelay: 50, retryJitter: 25 });

@@ -1,11 +1,13 @@
 import { fileURLToPath } from "node:url";
-import { respCall, startUpstashBridge } from "@redlock/testbed";
+import { resolveRedis, respCall, startUpstashBridge } from "@redlock/testbed";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { redisUrls } from "./servers";
 
 // Three Redis nodes, each behind a local Upstash REST bridge standing in for an Upstash database.
-const { urls, stop } = await redisUrls();
+// REDIS_URLS if set, otherwise three throwaway local redis-server processes.
+const redis = await resolveRedis(3);
+const { urls } = redis;
+const stop = () => redis.close();
 const bridges = await Promise.all(urls.map((redisUrl) => startUpstashBridge({ redisUrl })));
 const call = (url: string, ...args: string[]) => {
   const { hostname, port } = new URL(url);
