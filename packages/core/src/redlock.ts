@@ -37,7 +37,7 @@ import {
   validateResources,
   validateRunners,
 } from "./validate";
-import { drift, validity } from "./validity";
+import { drift, quorum, validity } from "./validity";
 
 /** The drift allowance for `duration`, which must leave some validity. */
 function driftWithin(duration: number, driftFactor: number): number {
@@ -252,7 +252,11 @@ export class Redlock extends TypedEmitter {
         // fresh value, a release that lands late can never delete a later attempt's keys.
         if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout);
         if (n >= maxAttempts(s.retryCount)) throw error;
-        if (decision.conflicts > 0 && this.#handoff.enabled) {
+        // Only a lock held on enough nodes to deny the quorum by itself is worth waiting out;
+        // when failing nodes were part of the reason, poll so a healed node is used at once.
+        const heldElsewhere =
+          decision.conflicts > this.#runners.length - quorum(this.#runners.length);
+        if (heldElsewhere && this.#handoff.enabled) {
           // Held by someone else: wait for the release announcement instead of polling. The
           // first time, subscribe and try again at once, since the release may have come first.
           if (!waiter) {

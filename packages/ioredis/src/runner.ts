@@ -27,7 +27,7 @@ export interface IoredisClient {
   /** The client's options; read for the runner's name and the key prefix. */
   readonly options?: object;
   /** A new connection with the same options, used for release announcements (pub/sub). */
-  duplicate?(): IoredisSubscriber;
+  duplicate?(...overrides: unknown[]): IoredisSubscriber;
 }
 
 /** The part of a duplicated client used for pub/sub. */
@@ -124,7 +124,13 @@ export function createIoredisRunner(
     typeof client.duplicate === "function"
       ? (key: string, listener: () => void) => {
           if (!subscriber) {
-            subscriber = (client.duplicate as () => IoredisSubscriber)();
+            // Its own options: it may subscribe before it is connected, whatever the client's.
+            // (A Cluster's duplicate() takes startup nodes first; [] keeps the client's.)
+            const options = { enableOfflineQueue: true, lazyConnect: false };
+            const duplicate = client.duplicate as (...args: unknown[]) => IoredisSubscriber;
+            subscriber = client.isCluster
+              ? duplicate.call(client, [], options)
+              : duplicate.call(client, options);
             subscriber.on("error", () => {});
             subscriber.on("message", (channel) => releases.dispatch(channel));
           }
