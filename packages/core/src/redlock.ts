@@ -269,16 +269,21 @@ export class Redlock extends TypedEmitter {
             }
             continue;
           }
-          // A lost announcement costs at most the holder's remaining TTL.
-          const bound = decision.holderTtl > 0 ? decision.holderTtl + 1 : retryDelay(s);
-          const wait = Math.min(bound, giveUpAt - this.clock.now());
-          if (wait <= 0) throw error;
-          try {
-            await this.#handoff.sleep(waiter, wait, signal);
-          } catch {
-            throw aborted(names, attempts, signal);
+          if (this.#handoff.canHear(waiter)) {
+            // A lost announcement costs at most the holder's remaining TTL.
+            const bound = decision.holderTtl > 0 ? decision.holderTtl + 1 : retryDelay(s);
+            const wait = Math.min(bound, giveUpAt - this.clock.now());
+            if (wait <= 0) throw error;
+            try {
+              await this.#handoff.sleep(waiter, wait, signal);
+            } catch {
+              throw aborted(names, attempts, signal);
+            }
+            continue;
           }
-          continue;
+          // Too few nodes listen for these keys (subscriptions failed): poll, and try again to
+          // listen in the background.
+          this.#handoff.refresh(waiter);
         }
         // Polling (no release announcements): jittered, and never past the holder's TTL.
         let delay = retryDelay(s);

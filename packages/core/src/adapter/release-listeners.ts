@@ -51,15 +51,25 @@ export function createReleaseListeners(transport: ReleaseTransport): ReleaseList
       const channel = releaseChannel(key);
       let entry = channels.get(channel);
       if (!entry) {
-        entry = {
-          listeners: new Set(),
+        const created = {
+          listeners: new Set<() => void>(),
           ready: enqueue(channel, () => transport.subscribe(channel)),
         };
-        channels.set(channel, entry);
+        // A failed subscription is forgotten, so the next listener subscribes again.
+        created.ready.catch(() => {
+          if (channels.get(channel) === created) channels.delete(channel);
+        });
+        channels.set(channel, created);
+        entry = created;
       }
       const own = () => listener();
       entry.listeners.add(own);
-      await entry.ready;
+      try {
+        await entry.ready;
+      } catch (error) {
+        entry.listeners.delete(own);
+        throw error;
+      }
       return async () => {
         const current = channels.get(channel);
         if (!current?.listeners.delete(own) || current.listeners.size > 0) return;

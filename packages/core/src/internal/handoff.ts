@@ -11,10 +11,19 @@ export interface Waiter {
   wake: (() => void) | undefined;
 }
 
+type Off = () => Promise<void>;
+
+/** Stands for "this node is not listening" among the unsubscribe functions. */
+const NONE: Off = async () => {};
+
 interface KeyState {
   readonly queue: Waiter[];
-  /** Resolves with the unsubscribe functions of every node, once all subscriptions are active. */
-  readonly subscribed: Promise<(() => Promise<void>)[]>;
+  /** Each resolves with one unsubscribe function per node (NONE where subscribing failed). */
+  readonly subscriptions: Promise<Off[]>[];
+  /** Nodes known to be listening for this key. */
+  listening: number;
+  /** A re-subscription is under way. */
+  refreshing: boolean;
 }
 
 /**
@@ -56,11 +65,13 @@ export class Handoff {
     for (const key of keys) {
       let state = this.#keys.get(key);
       if (!state) {
-        state = { queue: [], subscribed: this.#subscribe(key) };
+        state = { queue: [], subscriptions: [], listening: 0, refreshing: false };
         this.#keys.set(key, state);
+        ready.push(this.#listen(state, key));
+      } else {
+        ready.push(...state.subscriptions);
       }
       state.queue.push(waiter);
-      ready.push(state.subscribed);
     }
     await Promise.all(ready);
     return waiter;
@@ -80,9 +91,9 @@ export class Handoff {
       if (at === 0 && !acquired) state.queue[0]?.wake?.();
       if (state.queue.length === 0) {
         this.#keys.delete(key);
-        void state.subscribed.then((unsubscribes) =>
-          Promise.allSettled(unsubscribes.map((off) => off())),
-        );
+        void Promise.all(state.subscriptions)
+          .then((all) => all.flat())
+          .then((unsubscribes) => Promise.allSettled(unsubscribes.map((off) => off())));
       }
     }
   }
@@ -123,6 +134,33 @@ export class Handoff {
     });
   }
 
+  /** Will a release of any of the waiter's keys be heard from a quorum of nodes? */
+  canHear(waiter: Waiter): boolean {
+    return waiter.keys.every((key) => (this.#keys.get(key)?.listening ?? 0) >= this.#threshold);
+  }
+
+  /** Try again to listen on the nodes that could not be subscribed for the waiter's keys. */
+  refresh(waiter: Waiter): void {
+    for (const key of waiter.keys) {
+      const state = this.#keys.get(key);
+      if (!state || state.refreshing || state.listening >= this.#threshold) continue;
+      state.refreshing = true;
+      void this.#listen(state, key).finally(() => {
+        state.refreshing = false;
+      });
+    }
+  }
+
+  /** Subscribe `key` on every node and record how many listen. */
+  #listen(state: KeyState, key: string): Promise<Off[]> {
+    const subscription = this.#subscribe(key);
+    state.subscriptions.push(subscription);
+    return subscription.then((offs) => {
+      state.listening = Math.max(state.listening, offs.filter((off) => off !== NONE).length);
+      return offs;
+    });
+  }
+
   /** Does anyone in this process already wait for one of these keys? */
   queued(keys: readonly string[]): boolean {
     for (const key of keys) if (this.#keys.has(key)) return true;
@@ -138,11 +176,11 @@ export class Handoff {
    * Listen on every node that can. A node whose `onRelease` throws, resolves with something
    * that is not a function, or takes longer than `readyWithin` ms counts as not listening.
    */
-  #subscribe(key: string): Promise<(() => Promise<void>)[]> {
-    const none = async () => {};
+  #subscribe(key: string): Promise<Off[]> {
+    const none = NONE;
     return Promise.all(
       this.#subscribers.map(({ runner, index }) => {
-        const subscribed = new Promise<() => Promise<void>>((resolve) => {
+        const subscribed = new Promise<Off>((resolve) => {
           const timer = this.#clock.setTimeout(() => resolve(none), this.#readyWithin);
           const settle = (off: unknown) => {
             this.#clock.clearTimeout(timer);
