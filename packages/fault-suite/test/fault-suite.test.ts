@@ -1,0 +1,635 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { teardownAll } from "@redlock/testbed";
+import { type CheckReport, checkSections, describeOverlap } from "../src/checker";
+import { monotonicNow } from "../src/clock";
+import { FaultCluster } from "../src/cluster";
+import { baseSeed, deriveSeed } from "../src/prng";
+import { type RunResult, type RunSpec, runFaultRun } from "../src/run";
+import {
+  clockJumpScenario,
+  crashRestartScenario,
+  failedSubscribeScenario,
+  handoffScenario,
+  minorityWaitScenario,
+  pausedMinorityScenario,
+  quorumMaskScenario,
+  type ScenarioContext,
+  slowNodeScenario,
+  workerFreezeScenario,
+} from "../src/scenarios";
+import {
+  renderSummary,
+  rowFromReport,
+  rowFromRun,
+  type SuiteRow,
+  writeSummary,
+} from "../src/summary";
+import type { Driver } from "../src/types";
+import { killAllWorkers } from "../src/workers";
+
+/** Lock TTL and per-node timeout of every run: the TTL is 20× the timeout. */
+const TTL = 1000;
+const NODE_TIMEOUT = 50;
+const DEFAULT_SECONDS = 12;
+const SECONDS = Number(process.env.RL_FAULT_SECONDS || DEFAULT_SECONDS);
+if (!(SECONDS >= 3))
+  throw new Error(`RL_FAULT_SECONDS must be a number ≥ 3; got ${process.env.RL_FAULT_SECONDS}`);
+const MIN_SECTIONS = Math.round(3000 * Math.min(1, SECONDS / DEFAULT_SECONDS));
+const { seed: SEED, fromEnv: SEED_FROM_ENV } = baseSeed();
+const SUMMARY_PATH = join(__dirname, "..", "results", "latest.md");
+
+const rows: SuiteRow[] = [];
+const NO_SECTIONS = checkSections([], {});
+const suiteStart = monotonicNow();
+const failedChecks: string[] = [];
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function seedFor(label: string): number {
+  return deriveSeed(SEED, label);
+}
+
+/** Fails with the replay seed and the first offending pairs. */
+function expectSafe(report: CheckReport, label: string): void {
+  if (report.overlapsBug > 0) {
+    throw new Error(
+      `${label}: ${report.overlapsBug} overlaps while both holders were valid (RL_FAULT_SEED=${SEED}):\n` +
+        report.bugExamples.map(describeOverlap).join("\n"),
+    );
+  }
+}
+
+function describeRun(result: RunResult): string {
+  const r = result.report;
+  const faults = Object.entries(result.faults)
+    .map(([kind, n]) => `${kind}×${n}`)
+    .join(" ");
+  return (
+    `[fault-suite] ${result.spec.name} seed=${result.spec.seed}: ${r.sections} sections ` +
+    `(${result.sectionsPerSecond.toFixed(1)}/s), bug=${r.overlapsBug} afterValidity=${r.overlapsAfterValidity} ` +
+    `lost=${r.lostUpdates} rejected=${r.rejectedReads + r.rejectedWrites} tokens=${r.tokenPairsChecked}/${r.tokenViolations} ` +
+    `faults: ${faults || "none"} (${(result.wallMs / 1000).toFixed(1)} s)`
+  );
+}
+
+/** Every randomized run's invariants. */
+function expectRunHealthy(result: RunResult, minSections: number): void {
+  const { report, spec } = result;
+  expect(result.fatalErrors).toEqual([]);
+  expectSafe(report, spec.name);
+  expect(report.sections).toBeGreaterThanOrEqual(minSections);
+  expect(report.lostUpdates).toBeGreaterThanOrEqual(0);
+  if (spec.fencing || report.overlapsAfterValidity === 0) expect(report.lostUpdates).toBe(0);
+  if (spec.fencing) {
+    expect(report.fenced).toBe(report.sections);
+    expect(report.tokenViolations).toBe(0);
+  }
+  expect(report.overranButLibraryValid).toBe(0);
+  expect(result.keysWithoutTtl).toEqual([]);
+  for (const recovery of result.recoveries) {
+    if (recovery.ms === undefined || recovery.ms > 2 * spec.ttl) {
+      throw new Error(
+        `${spec.name}: no section within 2 TTLs after healing ${recovery.kind} (${recovery.ms ?? "none"} ms; RL_FAULT_SEED=${SEED})`,
+      );
+    }
+  }
+}
+
+async function run(group: SuiteRow["group"], spec: RunSpec, expectation: SuiteRow["expectation"]) {
+  const result = await runFaultRun(spec);
+  rows.push(rowFromRun(group, result, expectation));
+  print(describeRun(result));
+  return result;
+}
+
+beforeAll(() => {
+  print(
+    `[fault-suite] base seed ${SEED}${SEED_FROM_ENV ? " (RL_FAULT_SEED)" : ""}; RL_FAULT_SECONDS=${SECONDS}`,
+  );
+});
+
+/** `test()` that counts its failure for the summary. */
+function check(name: string, fn: () => Promise<void> | void, timeout?: number): void {
+  test(
+    name,
+    async () => {
+      try {
+        await fn();
+      } catch (error) {
+        failedChecks.push(expect.getState().currentTestName ?? name);
+        throw error;
+      }
+    },
+    timeout,
+  );
+}
+
+afterAll(async () => {
+  killAllWorkers();
+  await teardownAll();
+  const markdown = renderSummary(rows, {
+    seed: SEED,
+    seedFromEnv: SEED_FROM_ENV,
+    seconds: SECONDS,
+    wallMs: monotonicNow() - suiteStart,
+    failedChecks,
+  });
+  writeSummary(SUMMARY_PATH, markdown);
+  print(`\n${markdown}`);
+});
+
+check("process.hrtime.bigint() is one clock across processes (CLOCK_MONOTONIC)", () => {
+  for (let i = 0; i < 3; i++) {
+    const before = process.hrtime.bigint();
+    const child = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.hrtime.bigint()))",
+    ]);
+    const after = process.hrtime.bigint();
+    const reading = BigInt(child.stdout.toString());
+    expect(reading > before && reading < after).toBe(true);
+  }
+});
+
+describe.each<Driver>(["ioredis", "node-redis"])("deterministic scenarios over %s", (driver) => {
+  let cluster: FaultCluster;
+  let ctx: ScenarioContext;
+
+  beforeAll(async () => {
+    cluster = await FaultCluster.start({ aof: "none" });
+    ctx = { cluster, driver, ttl: TTL, nodeTimeout: NODE_TIMEOUT };
+  });
+  afterAll(async () => {
+    killAllWorkers();
+    await cluster?.close();
+  });
+
+  const scenarioRow = (
+    name: string,
+    t0: number,
+    report: CheckReport,
+    faults: Record<string, number>,
+    expectation: SuiteRow["expectation"] = "safe",
+    note?: string,
+  ) =>
+    rows.push(
+      rowFromReport(
+        {
+          group: "scenario",
+          name,
+          driver,
+          wallMs: monotonicNow() - t0,
+          expectation,
+          faults,
+          ...(note ? { note } : {}),
+        },
+        report,
+      ),
+    );
+
+  check(
+    "S1: a node restarted at once without persistence hands B the lock while A is valid (harness self-test)",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await crashRestartScenario(ctx, "volatile-immediate");
+      scenarioRow(
+        "S1 crash, no AOF, immediate restart",
+        t0,
+        outcome.report,
+        { compound: 1 },
+        "planted",
+        `B entered ${Math.round(outcome.bAfterCrashMs ?? -1)} ms after the crash`,
+      );
+      expect(outcome.aHeldOn).toEqual([0, 1, 2]);
+      expect(outcome.bAcquired).toBe(true);
+      expect(outcome.bAfterADeadlineMs!).toBeLessThan(0);
+      expect(outcome.report.overlapsBug).toBe(1);
+    },
+  );
+
+  check(
+    "S2: a node kept down past the TTL (no AOF) lets B in only after A's validity",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await crashRestartScenario(ctx, "volatile-delayed");
+      scenarioRow(
+        "S2 crash, no AOF, restart after TTL+200",
+        t0,
+        outcome.report,
+        { compound: 1 },
+        "safe",
+        `B entered ${Math.round(outcome.bAfterADeadlineMs ?? -1)} ms after A's deadline`,
+      );
+      expect(outcome.aHeldOn).toEqual([0, 1, 2]);
+      expect(outcome.bAcquired).toBe(true);
+      expect(outcome.bAfterADeadlineMs!).toBeGreaterThanOrEqual(0);
+      expectSafe(outcome.report, "S2");
+    },
+  );
+
+  check("S3: a node with appendfsync always restarted at once keeps A's key", async () => {
+    const t0 = monotonicNow();
+    const outcome = await crashRestartScenario(ctx, "aof-immediate");
+    scenarioRow(
+      "S3 crash, AOF always, immediate restart",
+      t0,
+      outcome.report,
+      { compound: 1 },
+      "safe",
+      outcome.bAcquired
+        ? `B entered ${Math.round(outcome.bAfterADeadlineMs ?? -1)} ms after A's deadline`
+        : "B refused",
+    );
+    expect(outcome.aHeldOn).toEqual([0, 1, 2]);
+    if (outcome.bAcquired) expect(outcome.bAfterADeadlineMs!).toBeGreaterThanOrEqual(0);
+    expectSafe(outcome.report, "S3");
+  });
+
+  check(
+    "S4: a holder stopped past its TTL overlaps only after its validity; fencing rejects its accesses",
+    async () => {
+      const t0 = monotonicNow();
+      const outcomes = await workerFreezeScenario(ctx, seedFor(`S4-${driver}`));
+      for (const { fencing, freezes, records, report } of outcomes) {
+        scenarioRow(`S4 holder SIGSTOP TTL+300${fencing ? ", fenced" : ""}`, t0, report, {
+          "worker-freeze": freezes,
+        });
+        expect(freezes).toBe(2);
+        expectSafe(report, "S4");
+        expect(report.overlapsAfterValidity).toBeGreaterThan(0);
+        expect(report.overran).toBeGreaterThanOrEqual(freezes);
+        // The library itself reports the overrun: no validity left, expiration in the past.
+        const overran = records.filter((r) => r.overran);
+        expect(overran.every((r) => r.remainingAtExit === 0 && r.expirationPassedAtExit)).toBe(
+          true,
+        );
+        if (fencing) {
+          expect(report.rejectedReads + report.rejectedWrites).toBeGreaterThan(0);
+          expect(report.overlapsNeutralized).toBe(report.overlapsAfterValidity);
+          expect(report.lostUpdates).toBe(0);
+          expect(report.tokenViolations).toBe(0);
+        }
+      }
+    },
+  );
+
+  check("S5: late SETs on two stopped nodes are cleaned up by the release", async () => {
+    const t0 = monotonicNow();
+    const outcome = await pausedMinorityScenario(ctx);
+    scenarioRow("S5 2 of 5 nodes stopped during acquire", t0, NO_SECTIONS, { "node-pause": 4 });
+    expect(outcome.remainingAfterAcquire).toBeGreaterThan(TTL - 2 * NODE_TIMEOUT - 12);
+    expect(outcome.leftAfterReleaseWhilePaused).toEqual([]);
+    expect(outcome.lateSetOn).toEqual([0, 1, 2, 3, 4]);
+    expect(outcome.leftAfterRelease).toEqual([]);
+    expect(outcome.keysWithoutTtl).toEqual([]);
+  });
+
+  check("S6: every pre-clogged quorum mask for N = 3 and 5", async () => {
+    const t0 = monotonicNow();
+    const outcome = await quorumMaskScenario(ctx);
+    scenarioRow(`S6 ${outcome.combinations} pre-clogged quorum masks`, t0, NO_SECTIONS, {});
+    expect(outcome.combinations).toBe(8 + 32);
+    expect(outcome.mismatches).toEqual([]);
+  });
+
+  check(
+    "S7: a node slower than the per-node timeout counts against, and still gets the release",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await slowNodeScenario(ctx);
+      scenarioRow("S7 node slower than nodeTimeout", t0, NO_SECTIONS, { latency: 1 });
+      expect(outcome.granted).toBe(true);
+      expect(outcome.timeoutEvents).toBeGreaterThanOrEqual(1);
+      expect(outcome.lateSetApplied).toBe(true);
+      expect(outcome.releaseFailedNodes).toBe(1);
+      expect(outcome.slowNodeCleaned).toBe(true);
+    },
+  );
+
+  check(
+    "S8: a clock jump on a quorum node (known limitation); fencing still orders the tokens",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await clockJumpScenario(ctx);
+      scenarioRow(
+        "S8 clock jump past A's validity on 1 of A's 3 nodes",
+        t0,
+        outcome.report,
+        { partition: 1, "clock-jump": 1 },
+        "limitation",
+        outcome.aValidWhenBEntered ? "B entered while A was valid" : "B did not overlap",
+      );
+      expect(outcome.aHeldOn).toEqual([0, 1, 2]);
+      expect(outcome.keysChanged).toBe(1);
+      if (outcome.bAcquired) {
+        const [a, b] = outcome.tokens;
+        expect(b!).toBeGreaterThan(a!);
+      }
+    },
+  );
+
+  check(
+    "L1: a waiter is handed the lock within a few round trips of the holder's release",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await handoffScenario(ctx);
+      scenarioRow(
+        "L1 hand-off after a release",
+        t0,
+        NO_SECTIONS,
+        {},
+        "safe",
+        `B entered ${outcome.afterReleaseMs === undefined ? "never" : `${Math.round(outcome.afterReleaseMs)} ms`} after A's release`,
+      );
+      expect(outcome.afterReleaseMs).toBeDefined();
+      expect(outcome.afterReleaseMs!).toBeLessThan(300);
+    },
+  );
+
+  check(
+    "L2: after a partition heals, stale keys on a minority do not hold a waiter until they expire",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await minorityWaitScenario(ctx);
+      scenarioRow(
+        "L2 minority stale keys, partition healed",
+        t0,
+        NO_SECTIONS,
+        { partition: 1 },
+        "safe",
+        `B entered ${outcome.afterHealMs === undefined ? "never" : `${Math.round(outcome.afterHealMs)} ms`} after the heal`,
+      );
+      expect(outcome.afterHealMs).toBeDefined();
+      expect(outcome.afterHealMs!).toBeLessThan(500);
+    },
+  );
+
+  check(
+    "L3: a key whose first SUBSCRIBE failed on a majority is heard once the nodes accept it again",
+    async () => {
+      const t0 = monotonicNow();
+      const outcome = await failedSubscribeScenario(ctx);
+      scenarioRow(
+        "L3 hand-off after a failed first SUBSCRIBE",
+        t0,
+        NO_SECTIONS,
+        {},
+        "safe",
+        `B entered ${outcome.afterReleaseMs === undefined ? "never" : `${Math.round(outcome.afterReleaseMs)} ms`} after A's release`,
+      );
+      expect(outcome.afterReleaseMs).toBeDefined();
+      expect(outcome.afterReleaseMs!).toBeLessThan(300);
+    },
+  );
+});
+
+describe("randomized nemesis runs", () => {
+  /** Faults of one node or a minority; every kind comes once before any repeats. */
+  const mixed = {
+    "node-pause": 1,
+    "crash-aof": 1,
+    "crash-delayed": 1,
+    latency: 1,
+    partition: 1,
+    "client-pause": 1,
+    "debug-sleep": 1,
+    "clock-jump": 1,
+  };
+  const base = { ttl: TTL, nodeTimeout: NODE_TIMEOUT };
+
+  check(
+    "R1: ioredis, short sections, mixed faults (AOF always on nodes 0-2, none on 3-4)",
+    async () => {
+      const result = await run(
+        "randomized",
+        {
+          ...base,
+          name: "R1 ioredis mixed, short",
+          driver: "ioredis",
+          seconds: SECONDS,
+          workers: 6,
+          resources: 5,
+          work: [2, 15],
+          retryDelay: 15,
+          fencing: false,
+          aof: [0, 1, 2],
+          faults: mixed,
+          seed: seedFor("R1"),
+        },
+        "safe",
+      );
+      expectRunHealthy(result, 10 * SECONDS);
+    },
+    SECONDS * 1000 + 60000,
+  );
+
+  check(
+    "R2: node-redis, long sections (0.2-0.6 TTL), fencing and restartGuard, compound faults",
+    async () => {
+      const result = await run(
+        "randomized",
+        {
+          ...base,
+          name: "R2 node-redis compound, long, fenced+guard",
+          driver: "node-redis",
+          seconds: SECONDS,
+          workers: 4,
+          resources: 1,
+          work: [200, 600],
+          fencing: true,
+          restartGuard: true,
+          aof: "all",
+          faults: {
+            compound: 3,
+            "worker-freeze": 2,
+            "node-pause": 1,
+            partition: 1,
+            latency: 1,
+            "clock-jump": 1,
+            "crash-aof": 1,
+            "client-pause": 1,
+            "debug-sleep": 1,
+          },
+          seed: seedFor("R2"),
+        },
+        "safe",
+      );
+      expectRunHealthy(result, SECONDS);
+    },
+    SECONDS * 1000 + 60000,
+  );
+
+  check(
+    "R3: node-redis, short sections, fencing, mixed faults and frozen holders, no data loss",
+    async () => {
+      const seconds = SECONDS;
+      const result = await run(
+        "randomized",
+        {
+          ...base,
+          name: "R3 node-redis mixed + frozen holders, short, fenced",
+          driver: "node-redis",
+          seconds,
+          workers: 6,
+          resources: 5,
+          work: [2, 15],
+          retryDelay: 15,
+          fencing: true,
+          aof: "all",
+          faults: { ...mixed, "worker-freeze": 1 },
+          seed: seedFor("R3"),
+        },
+        "safe",
+      );
+      expectRunHealthy(result, 10 * seconds);
+    },
+    SECONDS * 1000 + 60000,
+  );
+
+  check(
+    "R4: ioredis, long sections, compound faults with delayed restarts (no AOF)",
+    async () => {
+      const seconds = SECONDS;
+      const result = await run(
+        "randomized",
+        {
+          ...base,
+          name: "R4 ioredis compound, long, delayed restarts",
+          driver: "ioredis",
+          seconds,
+          workers: 4,
+          resources: 2,
+          work: [200, 600],
+          fencing: false,
+          aof: "none",
+          faults: { compound: 2, "crash-delayed": 1 },
+          seed: seedFor("R4"),
+        },
+        "safe",
+      );
+      expectRunHealthy(result, seconds);
+    },
+    SECONDS * 1000 + 60000,
+  );
+
+  check(
+    "U1: Upstash REST through the bridge, short sections, fencing, node and proxy faults",
+    async () => {
+      const seconds = Math.round(0.6 * SECONDS);
+      const result = await run(
+        "randomized",
+        {
+          name: "U1 upstash via bridge, short, fenced",
+          driver: "upstash",
+          seconds,
+          workers: 4,
+          resources: 3,
+          ttl: 2000,
+          nodeTimeout: 100,
+          work: [2, 20],
+          retryDelay: 20,
+          fencing: true,
+          aof: "all",
+          faults: {
+            "node-pause": 2,
+            "crash-aof": 1,
+            latency: 1,
+            partition: 2,
+            "client-pause": 1,
+            "worker-freeze": 1,
+          },
+          seed: seedFor("U1"),
+        },
+        "safe",
+      );
+      expectRunHealthy(result, 5 * seconds);
+    },
+    SECONDS * 1000 + 60000,
+  );
+});
+
+describe("planted bugs: the checker must catch them", () => {
+  check(
+    "P1: an effective quorum of 2 of 5 (each worker locks over its own 3-node window)",
+    async () => {
+      const result = await run(
+        "self-test",
+        {
+          name: "P1 quorum 2 of 5",
+          driver: "ioredis",
+          seconds: 3,
+          workers: 4,
+          resources: 1,
+          ttl: TTL,
+          nodeTimeout: NODE_TIMEOUT,
+          work: [20, 60],
+          fencing: false,
+          brokenQuorum: 2,
+          aof: "none",
+          faults: {},
+          seed: seedFor("P1"),
+        },
+        "planted",
+      );
+      expect(result.report.overlapsBug).toBeGreaterThan(0);
+      expect(result.report.lostUpdates).toBeGreaterThan(0);
+    },
+    60000,
+  );
+
+  /** Two nodes cut off, a third crashed and restarted at once without data, then healed. */
+  const compound = (guard: boolean, seconds: number): RunSpec => ({
+    name: guard ? "P3 same with restartGuard" : "P2 volatile immediate restart, compound",
+    driver: "node-redis",
+    seconds,
+    workers: 4,
+    resources: 1,
+    ttl: 800,
+    nodeTimeout: 40,
+    work: [160, 480],
+    acquireTimeout: [64, 128],
+    fencing: false,
+    restartGuard: guard,
+    aof: "none",
+    faults: { compound: 1 },
+    nemesis: {
+      compoundRestart: "volatile-immediate",
+      compoundResetOnly: true,
+      compoundWaitsForHolder: true,
+      recoveryPauseMs: 800,
+    },
+    stopOnBug: !guard,
+    seed: seedFor("P2"),
+  });
+
+  check(
+    "P2: a node restarted at once without persistence under the compound fault (no guard)",
+    async () => {
+      const result = await run("self-test", compound(false, 15), "planted");
+      expect(result.faults.compound).toBeGreaterThan(0);
+      expect(result.report.overlapsBug).toBeGreaterThan(0);
+    },
+    60000,
+  );
+
+  check(
+    "P3: the same schedule with restartGuard keeps the restarted node out: no bug overlap",
+    async () => {
+      const result = await run("self-test", compound(true, 5), "safe");
+      expect(result.fatalErrors).toEqual([]);
+      expect(result.faults.compound).toBeGreaterThan(0);
+      expectSafe(result.report, "P3");
+      expect(result.report.sections).toBeGreaterThan(0);
+    },
+    60000,
+  );
+});
+
+check("totals: at least 3,000 critical sections over the suite", () => {
+  const total = rows.reduce((sum, row) => sum + row.sections, 0);
+  print(`[fault-suite] ${total} critical sections in total (minimum ${MIN_SECTIONS})`);
+  expect(total).toBeGreaterThanOrEqual(MIN_SECTIONS);
+});
