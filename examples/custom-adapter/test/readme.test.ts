@@ -9,3 +9,13 @@ test("the README's adapter guide shows the example's code and test unchanged", (
     expect(readme).toContain(`\`\`\`ts\n${code}\`\`\``);
   }
 });
+
+test("the README's per-adapter quick starts are the examples' code", () => {
+  const readme = readFileSync(join(__dirname, "../../../README.md"), "utf8");
+  for (const example of ["quickstart-node-redis", "quickstart-upstash"]) {
+    const code = readFileSync(join(__dirname, `../../${example}/src/main.ts`), "utf8");
+    const snippet = code.split("// snippet:start\n")[1]?.split("// snippet:end")[0];
+    expect(snippet).toBeDefined();
+    expect(readme).toContain(`\`\`\`ts\n${snippet}\`\`\``);
+  }
+});

@@ -185,7 +185,7 @@ function withDeadline<T>(
   timeout: number,
   outer: AbortSignal | undefined,
   ownTimer: boolean,
-  work: (signal: AbortSignal) => Promise<T>,
+  work: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   if (outer?.aborted) return Promise.reject(abortedError(name, outer));
   return new Promise<T>((resolve, reject) => {
@@ -207,7 +207,9 @@ function withDeadline<T>(
       ? setTimeout(() => stop(new NodeTimeoutError(name, timeout)), timeout)
       : undefined;
     outer?.addEventListener("abort", onAbort, { once: true });
-    work(controller ? controller.signal : (outer as AbortSignal)).then(
+    // Core's shared signal is listened to once here, not handed to the driver, which would add a
+    // listener per command to a signal many requests share.
+    work(controller?.signal).then(
       (reply) => {
         settle();
         resolve(reply);
