@@ -94,8 +94,11 @@ export async function flushAll(nodes: readonly RedisNode[]): Promise<void> {
 const realSetTimeout = globalThis.setTimeout;
 const realClearTimeout = globalThis.clearTimeout;
 
-/** Records the timers started while it is installed and whether each was cleared or fired. */
-export function trackTimers(): { pending(): number; restore(): void } {
+/**
+ * Records the timers started while it is installed and whether each was cleared or fired; with
+ * `onlyMs`, only timers of that delay (the runner's own, not the driver's).
+ */
+export function trackTimers(onlyMs?: number): { pending(): number; restore(): void } {
   const live = new Set<unknown>();
   const set = jest.spyOn(globalThis, "setTimeout").mockImplementation(((
     fn: (...args: unknown[]) => void,
@@ -110,7 +113,7 @@ export function trackTimers(): { pending(): number; restore(): void } {
       ms,
       ...rest,
     );
-    live.add(handle);
+    if (onlyMs === undefined || ms === onlyMs) live.add(handle);
     return handle;
   }) as typeof setTimeout);
   const clear = jest.spyOn(globalThis, "clearTimeout").mockImplementation((handle) => {
