@@ -7,12 +7,14 @@ export type RedlockErrorCode =
   | "RESOURCE_LOCKED"
   | "QUORUM_UNREACHABLE"
   | "LOCK_EXPIRED"
+  | "LOCK_RELEASED"
   | "ABORTED"
   | "LOCK_LOST"
   | "NODE_ERROR"
   | "NODE_TIMEOUT"
   | "UNEXPECTED_REPLY"
   | "LOCK_CONFLICT"
+  | "LOCK_MISSING"
   | "NODE_RESTARTED"
   | "SCRIPT_NOT_SUPPORTED";
 
@@ -111,6 +113,17 @@ export class LockExpiredError extends ExecutionError {
   }
 }
 
+/**
+ * The lock was released (through this handle or another handle of the same lock) before or
+ * while it was being extended; no validity is handed out after a release began.
+ */
+export class LockReleasedError extends ExecutionError {
+  override name = "LockReleasedError";
+  constructor(message: string, attempts: ReadonlyArray<Promise<ExecutionStats>> = []) {
+    super(message, attempts, "LOCK_RELEASED");
+  }
+}
+
 /** An acquisition was cancelled by its `signal`; partial grants were released. */
 export class AbortedError extends ExecutionError {
   override name = "AbortedError";
@@ -175,6 +188,14 @@ export class LockConflictError extends NodeError {
   constructor(node: string, message: string, holderTtl = 0) {
     super(node, message, { code: "LOCK_CONFLICT" });
     this.holderTtl = holderTtl;
+  }
+}
+
+/** A node no longer has one of the lock's keys: it expired there (or was deleted); nobody took it. */
+export class LockMissingError extends NodeError {
+  override name = "LockMissingError";
+  constructor(node: string, message: string) {
+    super(node, message, { code: "LOCK_MISSING" });
   }
 }
 

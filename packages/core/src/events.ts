@@ -16,7 +16,7 @@ export interface RedlockEvents {
   lost: [lock: Lock, error: Error];
 }
 
-/** A listener for event `E`. */
+/** A listener for event `E`; an async listener's rejection is ignored like a thrown error. */
 export type RedlockListener<E extends keyof RedlockEvents> = (...args: RedlockEvents[E]) => void;
 
 type ListenerMap = { [E in keyof RedlockEvents]?: Set<RedlockListener<E>> };
@@ -65,7 +65,11 @@ export class TypedEmitter {
     if (!set || set.size === 0) return false;
     for (const listener of [...set]) {
       try {
-        listener(...args);
+        const result: unknown = (listener as (...a: unknown[]) => unknown)(...args);
+        // An async listener's rejection is dropped too, never left unhandled.
+        if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
+          (result as Promise<unknown>).then(undefined, () => {});
+        }
       } catch {
         // An observer's failure must not change the outcome of a lock operation.
       }

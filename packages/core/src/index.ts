@@ -7,6 +7,8 @@ export {
   LockConflictError,
   LockExpiredError,
   LockLostError,
+  LockMissingError,
+  LockReleasedError,
   NodeError,
   NodeRestartedError,
   NodeTimeoutError,
@@ -18,6 +20,7 @@ export {
   UnexpectedReplyError,
 } from "./errors";
 export type { RedlockEvents, RedlockListener } from "./events";
+export { MAX_TIMER_DELAY } from "./internal/timers";
 export { Lock } from "./lock";
 export { Redlock } from "./redlock";
 export type { ReleaseOutcome, ReleaseResult } from "./release-result";

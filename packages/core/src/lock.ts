@@ -3,65 +3,86 @@ import type { ReleaseResult } from "./release-result";
 import type { AcquireSettings, Settings } from "./settings";
 import type { ExecutionStats } from "./stats";
 
-/** Monotonic times the engine keeps for each lock (not part of the public surface). */
-export interface LockTimes {
+/**
+ * What every handle of one lock shares: the handle `acquire()` returned and each one `extend()`
+ * returned since. Releasing through any handle ends the validity of all of them.
+ * @internal
+ */
+export interface LockState {
   /** Monotonic ms after which the holder must stop relying on the lock. */
-  readonly deadline: number;
-  /** Monotonic ms after which no node can still hold the keys (attempt start + duration). */
-  readonly keysGoneBy: number;
+  deadline: number;
+  /** Monotonic ms after which no node can still hold the keys. */
+  keysGoneBy: number;
+  /** Wall-clock epoch ms of `deadline`, for `Lock.expiration`. */
+  expiration: number;
+  /** Bumped by every successful extension; older handles then read as retired. */
+  generation: number;
+  /** A release began through one of the handles. */
+  released: boolean;
   /** The fencing token, when the lock was acquired with `fencing: true`. */
   readonly fencingToken?: number;
 }
 
-/** Where a lock keeps its times: a symbol, so they stay off the public surface. */
-const TIMES: unique symbol = Symbol("redlock.lockTimes");
+/** Passed to the constructor by {@link handleFor}: the handle's binding is set afterwards. */
+const INTERNAL: unique symbol = Symbol("redlock.internal");
 
-const times = {
-  get: (lock: Lock): LockTimes | undefined => (lock as unknown as Record<symbol, LockTimes>)[TIMES],
-  set: (lock: Lock, value: LockTimes): void => {
-    (lock as unknown as Record<symbol, LockTimes>)[TIMES] = value;
-  },
-};
-
-/** @internal */
-export function lockTimes(lock: Lock): LockTimes | undefined {
-  return times.get(lock);
+interface Binding {
+  readonly state: LockState;
+  /** The generation this handle stands for; `undefined` follows every extension. */
+  readonly generation: number | undefined;
 }
 
-/** @internal Never let `lock` claim validity past `deadline`. */
-export function shortenLock(lock: Lock, deadline: number): void {
-  const current = times.get(lock);
-  if (current && deadline < current.deadline) times.set(lock, { ...current, deadline });
+// Set in Lock's static block: the private field is reachable only through these.
+let bindingOf: (lock: object) => Binding | undefined;
+let bind: (lock: Lock, binding: Binding) => void;
+
+/** @internal The shared state behind a handle, or `undefined` for a lock-like copy. */
+export function lockState(lock: object): LockState | undefined {
+  return bindingOf(lock)?.state;
 }
 
-/** @internal Mark a lock released or replaced (a frozen lock object is left as it is). */
-export function retire(lock: Lock): void {
-  const current = times.get(lock);
-  if (current && !Object.isFrozen(lock)) {
-    times.set(lock, { ...current, deadline: Number.NEGATIVE_INFINITY });
-  }
-  try {
-    lock.expiration = 0;
-  } catch {
-    // A frozen lock-like object: the times above already retire it.
-  }
+/** @internal Is this handle current (not replaced by an extension made through another)? */
+export function isCurrent(lock: object): boolean {
+  const binding = bindingOf(lock);
+  if (!binding) return true;
+  return binding.generation === undefined || binding.generation === binding.state.generation;
+}
+
+/** @internal A new handle for `state` at its current generation, or one that follows it. */
+export function handleFor(
+  redlock: Redlock,
+  resources: string[],
+  value: string,
+  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  state: LockState,
+  follow = false,
+): Lock {
+  const lock = new Lock(redlock, resources, value, attempts, state.expiration, INTERNAL);
+  bind(lock, { state, generation: follow ? undefined : state.generation });
+  return lock;
 }
 
 /**
  * A held lock, returned by `acquire()` and `extend()`. Its `release()` and `extend()` call the
  * `Redlock` that made it. Supports `await using lock = await redlock.acquire(…)`.
+ *
+ * All handles of one lock share one state: once any of them is released, none claims validity,
+ * and an extension that was still on its way hands out none. A handle is retired (`expiration`
+ * 0, `remainingTime()` 0) when an extension returns a newer one.
  */
 export class Lock implements AsyncDisposable {
-  /**
-   * Wall-clock epoch ms until which the lock is valid, as in node-redlock (set to 0 when the
-   * lock is released or replaced by an extension). Prefer {@link Lock.remainingTime}, which uses
-   * the monotonic clock and cannot be fooled by a wall-clock step.
-   */
-  expiration: number;
+  #binding: Binding | undefined;
+
+  static {
+    bindingOf = (lock) => (#binding in lock ? lock.#binding : undefined);
+    bind = (lock, binding) => {
+      lock.#binding = binding;
+    };
+  }
 
   /**
    * Locks are made by `Redlock`; constructing one yourself adopts a lock whose `value` you know
-   * (for example, one acquired by another process).
+   * (for example, one acquired by another process) and whose `expiration` you trust.
    */
   constructor(
     public readonly redlock: Redlock,
@@ -69,12 +90,32 @@ export class Lock implements AsyncDisposable {
     public readonly value: string,
     public readonly attempts: ReadonlyArray<Promise<ExecutionStats>>,
     expiration: number,
-    lockTimesInternal?: LockTimes,
+    internal?: typeof INTERNAL,
   ) {
-    this.expiration = expiration;
+    if (internal === INTERNAL) return;
     const clock = redlock.clock;
-    const deadline = lockTimesInternal?.deadline ?? clock.now() + (expiration - clock.wallNow());
-    times.set(this, lockTimesInternal ?? { deadline, keysGoneBy: deadline });
+    const deadline = clock.now() + (expiration - clock.wallNow());
+    this.#binding = {
+      state: {
+        deadline,
+        keysGoneBy: deadline,
+        expiration,
+        generation: 0,
+        released: false,
+      },
+      generation: 0,
+    };
+  }
+
+  /**
+   * Wall-clock epoch ms until which the lock is valid, as in node-redlock; 0 once it is
+   * released or replaced by an extension. Prefer {@link Lock.remainingTime}, which uses the
+   * monotonic clock and cannot be fooled by a wall-clock step.
+   */
+  get expiration(): number {
+    const state = lockState(this);
+    if (!state || state.released || !isCurrent(this)) return 0;
+    return state.expiration;
   }
 
   /**
@@ -83,14 +124,14 @@ export class Lock implements AsyncDisposable {
    * Extensions keep the token.
    */
   get fencingToken(): number | undefined {
-    return times.get(this)?.fencingToken;
+    return lockState(this)?.fencingToken;
   }
 
   /** Milliseconds of validity left on the monotonic clock; 0 once expired, released or extended. */
   remainingTime(): number {
-    if (this.expiration === 0) return 0;
-    const deadline = times.get(this)?.deadline ?? 0;
-    return Math.max(0, deadline - this.redlock.clock.now());
+    const state = lockState(this);
+    if (!state || state.released || !isCurrent(this)) return 0;
+    return Math.max(0, state.deadline - this.redlock.clock.now());
   }
 
   /** Release this lock; see `Redlock.release`. Never throws because the lock expired. */

@@ -1,21 +1,24 @@
-import { type Clock, sleep, systemClock } from "./clock";
+import { type Clock, systemClock } from "./clock";
 import {
+  AbortedError,
   type ExecutionError,
   InvalidArgumentError,
   LockExpiredError,
+  LockReleasedError,
   QuorumUnreachableError,
   ResourceLockedError,
 } from "./errors";
 import { TypedEmitter } from "./events";
-import { type Classify, type Decision, runAttempt } from "./internal/attempt";
+import { type Attempt, type Classify, type Decision, runAttempt } from "./internal/attempt";
 import { keepAttempt } from "./internal/attempts";
 import { Deadlines } from "./internal/deadlines";
-import { Handoff, type Waiter } from "./internal/handoff";
+import { Handoff, type Waiter, type WakeReason } from "./internal/handoff";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
 import { countVote, guardedVote, releaseVote } from "./internal/replies";
 import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
-import { Lock, lockTimes, retire, shortenLock } from "./lock";
+import { sleep } from "./internal/timers";
+import { handleFor, isCurrent, type Lock, type LockState, lockState } from "./lock";
 import type { ReleaseResult } from "./release-result";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
@@ -139,6 +142,11 @@ export class Redlock extends TypedEmitter {
 
   /**
    * Acquire a lock on `resources` for `duration` milliseconds.
+   *
+   * Tries at once, then retries `retryCount` times, `retryDelay ± retryJitter` ms apart (as
+   * node-redlock v5 does). When the nodes announce releases, a release brings the next try
+   * forward; such a try does not use up a retry when it loses the race, and waiting never
+   * goes past the retry schedule, the holder's TTL or `acquireTimeout`.
    * @param resources one resource name or several (locked all-or-nothing)
    * @param duration lock TTL in ms, a positive integer
    * @throws {ResourceLockedError} another lock holds the resources after every retry
@@ -159,50 +167,59 @@ export class Redlock extends TypedEmitter {
     const driftMs = driftWithin(duration, s.driftFactor);
     const keys = this.#keys(names);
     const signal = options.signal;
+    const clock = this.clock;
     const giveUpAt =
       options.acquireTimeout === undefined
         ? Number.POSITIVE_INFINITY
-        : this.clock.now() + options.acquireTimeout;
+        : clock.now() + options.acquireTimeout;
     const attempts: Promise<ExecutionStats>[] = [];
     const timeout = Math.min(s.nodeTimeout, duration - driftMs);
     const fencing = options.fencing === true;
+    const budget = maxAttempts(s.retryCount);
+    const handoff = this.#handoff;
 
     let waiter: Waiter | undefined;
     let acquired = false;
     try {
-      // Others in this process already wait for these keys: queue behind them instead of
-      // racing them (a holder that releases and acquires again must not jump the line). A
-      // single try (`retryCount: 0`) goes at once.
-      if (maxAttempts(s.retryCount) > 1 && this.#handoff.enabled && this.#handoff.queued(keys)) {
-        const entering = this.#handoff.enter(keys);
-        try {
-          waiter = await raceSignal(entering, signal);
-          await this.#handoff.sleep(
-            waiter,
-            Math.min(duration, giveUpAt - this.clock.now()),
-            signal,
-          );
-        } catch {
-          void entering.then((late) => this.#handoff.leave(late, false));
-          throw aborted(names, attempts, signal);
+      // This process just released one of the keys to a waiter here: let that waiter try first
+      // (one round trip), queued behind it, so a releaser cannot take the lock straight back.
+      // Keys without such a hand-off are tried at once. A single try goes at once.
+      if (budget > 1 && handoff.enabled) {
+        const gate = handoff.awaitHandoff(
+          keys,
+          Math.min(s.nodeTimeout, giveUpAt - clock.now()),
+          signal,
+        );
+        if (gate) {
+          waiter = handoff.enter(keys);
+          try {
+            await gate;
+          } catch {
+            throw aborted(names, attempts, signal);
+          }
         }
       }
-      for (let n = 1; ; n++) {
+      // Tries that used up the retry budget (the first one counts), and when the next is due.
+      let used = 1;
+      let scheduled = true;
+      let nextAt = Number.POSITIVE_INFINITY;
+      for (;;) {
         if (signal?.aborted) throw aborted(names, attempts, signal);
-        if (waiter) this.#handoff.attempting(waiter);
+        if (waiter) handoff.attempting(waiter);
         // A fresh value per attempt: a late release of a failed attempt can never delete the
         // keys of a later one.
         const value = randomValue();
-        const start = this.clock.now();
+        const start = clock.now();
         const attempt = this.#requestGrant(keys, value, duration, fencing, timeout);
         let decision: Decision<number>;
         try {
           decision = await raceSignal(attempt, signal);
         } catch {
-          // Reject at once; the release goes out now and settles on its own (bounded by timeout).
-          this.#releasePartial(keys, value, timeout);
+          // Reject at once; each node's grant is undone once its reply is in (bounded by timeout).
+          this.#releasePartial(keys, value, timeout, attempt);
           throw aborted(names, attempts, signal);
         }
+        if (waiter) handoff.attempted(waiter);
         keepAttempt(attempts, decision.stats);
 
         let error: ExecutionError;
@@ -214,7 +231,7 @@ export class Redlock extends TypedEmitter {
             // than their maximum on a majority before the lock is handed out, so every later
             // quorum (which intersects this majority) reads at least this token.
             fencingToken = Math.max(0, ...decision.details) + 1;
-            const left = validity(duration, this.clock.now() - start, s.driftFactor);
+            const left = validity(duration, clock.now() - start, s.driftFactor);
             fenceError =
               left > 0
                 ? await this.#recordToken(
@@ -226,13 +243,17 @@ export class Redlock extends TypedEmitter {
                   )
                 : undefined;
           }
-          const left = validity(duration, this.clock.now() - start, s.driftFactor);
+          const left = validity(duration, clock.now() - start, s.driftFactor);
           if (left > 0 && !fenceError) {
-            const lock = new Lock(this, names, value, attempts, this.clock.wallNow() + left, {
+            const state: LockState = {
               deadline: start + duration - driftMs,
               keysGoneBy: start + duration + driftMs,
+              expiration: clock.wallNow() + left,
+              generation: 0,
+              released: false,
               fencingToken,
-            });
+            };
+            const lock = handleFor(this, names, value, attempts, state);
             acquired = true;
             this.emit("acquired", lock);
             return lock;
@@ -246,132 +267,178 @@ export class Redlock extends TypedEmitter {
         } else {
           error = failure("acquire", names, decision, attempts, this.#runners.length);
         }
-        // Step 5 of the algorithm: undo partial grants on every node before trying again, so our
-        // own keys never block other contenders until they expire. The release is sent now and
-        // not awaited: a slow node must not delay the decision, and since every attempt uses a
-        // fresh value, a release that lands late can never delete a later attempt's keys.
-        if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout);
-        if (n >= maxAttempts(s.retryCount)) throw error;
-        // Only a lock held on enough nodes to deny the quorum by itself is worth waiting out;
-        // when failing nodes were part of the reason, poll so a healed node is used at once.
+        // Step 5 of the algorithm: undo partial grants before trying again, so our own keys never
+        // block other contenders until they expire. Not awaited: a slow node must not delay the
+        // next try, and since every attempt uses a fresh value, a release that lands late can
+        // never delete a later attempt's keys.
+        if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout, attempt);
+
+        const now = clock.now();
+        if (scheduled) {
+          if (used >= budget) throw error;
+          nextAt = now + retryDelay(s);
+        }
+        // Listen for releases when a lock held elsewhere is what denied the quorum.
         const heldElsewhere =
           decision.conflicts > this.#runners.length - quorum(this.#runners.length);
-        if (heldElsewhere && this.#handoff.enabled) {
-          // Held by someone else: wait for the release announcement instead of polling. The
-          // first time, subscribe and try again at once, since the release may have come first.
-          if (!waiter) {
-            const entering = this.#handoff.enter(keys);
-            try {
-              waiter = await raceSignal(entering, signal);
-            } catch {
-              void entering.then((late) => this.#handoff.leave(late, false));
-              throw aborted(names, attempts, signal);
-            }
-            continue;
-          }
-          if (this.#handoff.canHear(waiter)) {
-            // A lost announcement costs at most the holder's remaining TTL.
-            const bound = decision.holderTtl > 0 ? decision.holderTtl + 1 : retryDelay(s);
-            const wait = Math.min(bound, giveUpAt - this.clock.now());
-            if (wait <= 0) throw error;
-            try {
-              await this.#handoff.sleep(waiter, wait, signal);
-            } catch {
-              throw aborted(names, attempts, signal);
-            }
-            continue;
-          }
-          // Too few nodes listen for these keys (subscriptions failed): poll, and try again to
-          // listen in the background.
-          this.#handoff.refresh(waiter);
+        if (heldElsewhere && handoff.enabled) {
+          if (!waiter) waiter = handoff.enter(keys);
+          else if (!handoff.canHear(waiter)) handoff.refresh(waiter);
         }
-        // Polling (no release announcements): jittered, and never past the holder's TTL.
-        let delay = retryDelay(s);
-        if (decision.holderTtl > 0) delay = Math.min(delay, decision.holderTtl + 1);
-        if (this.clock.now() + delay >= giveUpAt) throw error;
-        try {
-          await sleep(this.clock, delay, signal);
-        } catch {
-          throw aborted(names, attempts, signal);
+        // Sleep until the next scheduled retry, the holder's TTL, acquireTimeout or a release
+        // announcement, whichever comes first.
+        const ttlAt = decision.holderTtl > 0 ? now + decision.holderTtl + 1 : Infinity;
+        const wakeAt = Math.min(nextAt, ttlAt, giveUpAt);
+        if (wakeAt === giveUpAt && !waiter && now + 1 < giveUpAt) {
+          // Nothing could bring a try forward before acquireTimeout: give up now.
+          throw error;
         }
+        let reason: WakeReason = "timer";
+        if (wakeAt > now) {
+          try {
+            reason = waiter
+              ? await handoff.sleep(waiter, wakeAt - now, signal)
+              : await sleep(clock, wakeAt - now, signal).then(() => "timer" as const);
+          } catch {
+            throw aborted(names, attempts, signal);
+          }
+        }
+        if (reason === "timer" && wakeAt === giveUpAt && wakeAt < nextAt) throw error;
+        // Only a try made on schedule uses up a retry; one brought forward by a release or by
+        // the holder's TTL running out does not.
+        scheduled = reason === "timer" && wakeAt === nextAt;
+        if (scheduled) used++;
       }
     } finally {
-      if (waiter) this.#handoff.leave(waiter, acquired);
+      if (waiter) handoff.leave(waiter, acquired);
     }
   }
 
   /**
    * Extend a valid lock to `duration` ms from now. Resolves with a new `Lock`; the one passed
-   * in is retired (`expiration` 0). Retries only while the lock is still valid, and never
-   * re-creates keys that were lost.
-   * @throws {LockExpiredError} the lock's validity ran out before or during the extension
+   * in is retired (`expiration` 0). Retries only while the lock is still valid, never after its
+   * `signal` aborted or past `acquireTimeout`, and never re-creates keys that were lost.
+   * @throws {LockExpiredError} the lock's validity ran out before or during the extension, or
+   *   its keys are gone from too many nodes
+   * @throws {LockReleasedError} the lock was released (through any of its handles) before the
+   *   extension completed; no validity is handed out
    * @throws {ResourceLockedError} another lock took the resources on a majority of nodes
    * @throws {QuorumUnreachableError} too many nodes failed
+   * @throws {AbortedError} `settings.signal` aborted
    * @throws {InvalidArgumentError} bad input; the lock is left untouched
    */
   async extend(existing: Lock, duration: number, settings?: AcquireSettings): Promise<Lock> {
-    const { resources, value } = validateLock(existing);
+    const { resources, value, state } = this.#lockParts(existing);
     validateDuration(duration);
-    const s = mergeSettings(this.settings, readSettings(settings));
+    const options = readSettings(settings);
+    const s = mergeSettings(this.settings, options);
     const driftMs = driftWithin(duration, s.driftFactor);
     const keys = this.#keys(resources);
+    const signal = options.signal;
+    const clock = this.clock;
+    const giveUpAt =
+      options.acquireTimeout === undefined
+        ? Number.POSITIVE_INFINITY
+        : clock.now() + options.acquireTimeout;
     const attempts: Promise<ExecutionStats>[] = [];
+    const label = list(resources);
+    const abortedExtend = () =>
+      new AbortedError(`Extension of ${label} was aborted.`, attempts, { cause: signal?.reason });
 
     for (let n = 1; ; n++) {
-      const remaining = existing.remainingTime();
-      if (remaining <= 0) {
-        throw new LockExpiredError(
-          `Cannot extend the lock on ${list(resources)}: it has already expired.`,
+      if (state.released) {
+        throw new LockReleasedError(
+          `Cannot extend the lock on ${label}: it was released.`,
           attempts,
         );
       }
-      const start = this.clock.now();
-      const decision = await this.#attempt(
+      if (!isCurrent(existing)) {
+        throw new LockExpiredError(
+          `Cannot extend this handle of the lock on ${label}: an extension replaced it; extend the lock that extend() returned.`,
+          attempts,
+        );
+      }
+      const remaining = state.deadline - clock.now();
+      if (remaining <= 0) {
+        throw new LockExpiredError(
+          `Cannot extend the lock on ${label}: it has already expired.`,
+          attempts,
+        );
+      }
+      if (signal?.aborted) throw abortedExtend();
+      const start = clock.now();
+      // From here on, nodes that apply this extension may keep the keys until then.
+      state.keysGoneBy = Math.max(state.keysGoneBy, start + duration + driftMs);
+      const attempt = this.#attempt(
         this.scripts.extendScript,
         keys,
         [value, duration],
         Math.min(s.nodeTimeout, remaining),
         countVote(keys.length, "extend"),
       );
+      let decision: Decision<number>;
+      try {
+        decision = await raceSignal(attempt, signal);
+      } catch {
+        throw abortedExtend();
+      }
       keepAttempt(attempts, decision.stats);
       // Nodes that applied this extension now expire the keys `duration` ms after `start` at the
       // earliest, which may be sooner than before: the lock never claims more than that.
-      shortenLock(existing, start + duration - driftMs);
-      const left = validity(duration, this.clock.now() - start, s.driftFactor);
+      state.deadline = Math.min(state.deadline, start + duration - driftMs);
+      if (state.released) {
+        throw new LockReleasedError(
+          `The lock on ${label} was released while it was being extended; no validity is handed out.`,
+          attempts,
+        );
+      }
+      const left = validity(duration, clock.now() - start, s.driftFactor);
       if (decision.granted && left > 0) {
-        const lock = new Lock(this, resources, value, attempts, this.clock.wallNow() + left, {
-          deadline: start + duration - driftMs,
-          keysGoneBy: start + duration + driftMs,
-          fencingToken: existing.fencingToken,
-        });
-        retire(existing);
+        state.generation++;
+        state.deadline = start + duration - driftMs;
+        state.expiration = clock.wallNow() + left;
+        const lock = handleFor(this, resources, value, attempts, state);
         this.emit("extended", lock, existing);
         return lock;
       }
       const error = decision.granted
-        ? new LockExpiredError(`Extended ${list(resources)} too late: no validity left.`, attempts)
+        ? new LockExpiredError(`Extended ${label} too late: no validity left.`, attempts)
         : failure("extend", resources, decision, attempts, this.#runners.length);
-      if (n >= maxAttempts(s.retryCount) || error instanceof ResourceLockedError) throw error;
+      if (
+        n >= maxAttempts(s.retryCount) ||
+        error instanceof ResourceLockedError ||
+        error instanceof LockExpiredError
+      ) {
+        throw error;
+      }
       const delay = retryDelay(s);
-      if (delay >= existing.remainingTime()) throw error;
-      await sleep(this.clock, delay);
+      const now = clock.now();
+      if (now + delay >= state.deadline || now + delay >= giveUpAt) throw error;
+      try {
+        await sleep(clock, delay, signal);
+      } catch {
+        throw abortedExtend();
+      }
     }
   }
 
   /**
    * Release a lock on every node. Idempotent and bounded: it never throws because the lock
    * already expired, and it retries (only with an explicit `retryCount`) no longer than the keys
-   * could live. The lock is invalidated at once (`expiration` 0).
-   * @returns the outcome: `released`, `expired`, `not-held` or `partial`
+   * could live. Every handle of the lock is invalidated at once (`expiration` 0), and an
+   * extension still under way hands out no validity.
+   * @returns the outcome: `released`, `expired`, `not-held`, `already-released` or `partial`
    * @throws {InvalidArgumentError} if `lock` is not a lock
    */
   async release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
-    const { resources, value } = validateLock(lock);
+    const { resources, value, state } = this.#lockParts(lock);
     const options = readSettings(settings);
     const s = mergeSettings(this.settings, { ...options, retryCount: options.retryCount ?? 0 });
-    const keysGoneBy = lockTimes(lock)?.keysGoneBy ?? this.clock.now();
-    retire(lock);
+    const releasedBefore = state.released;
+    state.released = true;
+    const keysGoneBy = state.keysGoneBy;
     const keys = this.#keys(resources);
+    this.#handoff.releasing(keys);
     const attempts: Promise<ExecutionStats>[] = [];
 
     for (let n = 1; ; n++) {
@@ -390,7 +457,7 @@ export class Redlock extends TypedEmitter {
         await sleep(this.clock, delay);
         continue;
       }
-      const result = releaseResult(decision, keys.length, attempts);
+      const result = releaseResult(decision, keys.length, attempts, releasedBefore);
       this.emit("released", lock, result);
       return result;
     }
@@ -427,6 +494,23 @@ export class Redlock extends TypedEmitter {
     return using(this, resources, duration, settings, routine);
   }
 
+  /** Resources, value and shared state of a lock; a lock-like copy gets a state of its own. */
+  #lockParts(lock: Lock): { resources: string[]; value: string; state: LockState } {
+    const { resources, value } = validateLock(lock);
+    let state = lockState(lock);
+    if (!state) {
+      let expiration = 0;
+      try {
+        expiration = Number(lock.expiration) || 0;
+      } catch {
+        // An unreadable expiration counts as expired.
+      }
+      const deadline = this.clock.now() + (expiration - this.clock.wallNow());
+      state = { deadline, keysGoneBy: deadline, expiration, generation: 0, released: false };
+    }
+    return { resources, value, state };
+  }
+
   #keys(resources: readonly string[]): string[] {
     return this.keyPrefix ? resources.map((name) => this.keyPrefix + name) : [...resources];
   }
@@ -437,7 +521,7 @@ export class Redlock extends TypedEmitter {
     args: readonly (string | number)[],
     timeout: number,
     classify: Classify<D>,
-  ): Promise<Decision<D>> {
+  ): Attempt<D> {
     return runAttempt({
       runners: this.#runners,
       names: this.#names,
@@ -458,7 +542,7 @@ export class Redlock extends TypedEmitter {
     duration: number,
     fencing: boolean,
     timeout: number,
-  ): Promise<Decision<number>> {
+  ): Attempt<number> {
     if (!fencing && !this.#guard) {
       return this.#attempt(
         this.scripts.acquireScript,
@@ -506,16 +590,50 @@ export class Redlock extends TypedEmitter {
     );
   }
 
-  /** Release a failed attempt's grants in the background; {@link Redlock.idle} waits for them. */
-  #releasePartial(keys: readonly string[], value: string, timeout: number): void {
-    const release = this.#attempt(
-      this.scripts.releaseScript,
+  /**
+   * Undo a failed or abandoned attempt in the background ({@link Redlock.idle} waits for it):
+   * release it on each node that granted it or failed to answer clearly, as soon as that node's
+   * reply is in, so the release always follows the request it undoes, and send nothing to
+   * nodes that refused it.
+   */
+  #releasePartial(
+    keys: readonly string[],
+    value: string,
+    timeout: number,
+    attempt: Attempt<number>,
+  ): void {
+    const total = this.#runners.length;
+    const undone = new Promise<void>((resolve) => {
+      const releases: Promise<unknown>[] = [];
+      let answered = 0;
+      attempt.forEachVote((node, kind) => {
+        if (kind === "for" || kind === "failed") {
+          releases.push(this.#releaseOn(node, keys, value, timeout));
+        }
+        if (++answered === total) void Promise.allSettled(releases).then(() => resolve());
+      });
+    });
+    this.#background.add(undone);
+    void undone.finally(() => this.#background.delete(undone));
+  }
+
+  /** Release `value` on one node. */
+  #releaseOn(
+    node: number,
+    keys: readonly string[],
+    value: string,
+    timeout: number,
+  ): Promise<unknown> {
+    return runAttempt({
+      runners: [this.#runners[node] as ScriptRunner],
+      names: [this.#names[node] as string],
+      script: this.scripts.releaseScript,
       keys,
-      [value],
-      timeout,
-      releaseVote(keys.length),
-    ).then((decision) => decision.stats);
-    this.#background.add(release);
-    void release.finally(() => this.#background.delete(release));
+      args: [value],
+      timeout: Math.max(1, timeout),
+      deadlines: this.#deadlines,
+      classify: releaseVote(keys.length),
+      onNodeError: (error) => this.emit("error", error),
+    });
   }
 }

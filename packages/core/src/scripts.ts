@@ -37,13 +37,20 @@ return #KEYS
  * ARGV[1]     the lock value
  * ARGV[2]     the new duration in milliseconds (PX)
  *
- * Returns n when every key held ARGV[1] and now has the new TTL, otherwise 0 and writes nothing.
+ * Returns n when every key held ARGV[1] and now has the new TTL. Otherwise writes nothing and
+ * returns 0 when a key holds another value (another lock took it), or -1 when keys are only
+ * missing (the lock expired on this node and nobody took it).
  */
-export const EXTEND_SCRIPT = `for i, key in ipairs(KEYS) do
-  if redis.pcall("GET", key) ~= ARGV[1] then
+export const EXTEND_SCRIPT = `local missing = false
+for i, key in ipairs(KEYS) do
+  local current = redis.pcall("GET", key)
+  if not current then
+    missing = true
+  elseif current ~= ARGV[1] then
     return 0
   end
 end
+if missing then return -1 end
 for i, key in ipairs(KEYS) do
   redis.call("PEXPIRE", key, ARGV[2])
 end

@@ -89,7 +89,7 @@ export interface UsingSettings extends AcquireSettings {
   readonly maxHoldTime?: number;
   /**
    * Called once when the lock is lost (validity ran out before an extension succeeded).
-   * Errors it throws are ignored. @default no-op
+   * Errors it throws and rejections of a promise it returns are ignored. @default no-op
    */
   readonly onLockLost?: (error: Error, lock: Lock) => void;
 }

@@ -1,6 +1,12 @@
-import { sleep } from "./clock";
-import { InvalidArgumentError, LockLostError, ResourceLockedError } from "./errors";
-import type { Lock } from "./lock";
+import {
+  InvalidArgumentError,
+  LockExpiredError,
+  LockLostError,
+  LockReleasedError,
+  ResourceLockedError,
+} from "./errors";
+import { setTimer, sleep, type Timer } from "./internal/timers";
+import { handleFor, type Lock, lockState } from "./lock";
 import type { Redlock } from "./redlock";
 import type { UsingSettings } from "./settings";
 import { readSettings, validateDuration, validateResources, validateThreshold } from "./validate";
@@ -9,11 +15,14 @@ import { drift } from "./validity";
 /** The signal given to a `using()` routine; `error` says why it aborted (node-redlock v5 shape). */
 export type RedlockAbortSignal = AbortSignal & { error?: Error };
 
-/** What a `using()` routine can read about its lock; `lock` follows extensions. */
+/** What a `using()` routine can read about its lock. */
 export interface UsingContext {
-  /** The current lock (a new object after each extension). */
+  /**
+   * A handle that follows every extension: `remainingTime()` and `expiration` always describe
+   * the lock as it is now, so it is safe to destructure (`async (signal, { lock }) => …`).
+   */
   readonly lock: Lock;
-  /** Extensions so far. */
+  /** Extensions so far (read it from the context each time; a destructured copy does not change). */
   readonly extensions: number;
 }
 
@@ -54,15 +63,22 @@ export async function using<T>(
   const extendSettings = { ...options, retryCount: 0, signal: undefined };
 
   const clock = redlock.clock;
-  let lock = await redlock.acquire(names, duration, options);
+  const acquired = await redlock.acquire(names, duration, options);
+  // One handle that follows every extension, also one the routine makes through it: the
+  // routine sees it, and the timers below read it.
+  const state = lockState(acquired);
+  const lock = state
+    ? handleFor(redlock, acquired.resources, acquired.value, acquired.attempts, state, true)
+    : acquired;
   const heldSince = clock.now();
   const controller = new AbortController();
   const signal = controller.signal as RedlockAbortSignal;
+  const stop = new AbortController();
   let extensions = 0;
   let stopped = false;
   let lastError: unknown;
-  let extendTimer: unknown;
-  let deadlineTimer: unknown;
+  let extendTimer: Timer | undefined;
+  let deadlineTimer: Timer | undefined;
   let inflight: Promise<void> | undefined;
   const label = names.length === 1 ? `"${names[0]}"` : `${names.length} resources`;
 
@@ -76,22 +92,26 @@ export async function using<T>(
     abort(error);
     redlock.emit("lost", lock, error);
     try {
-      onLockLost?.(error, lock);
+      const result: unknown = onLockLost?.(error, lock);
+      // A hook that returns a rejected promise must not become an unhandled rejection either.
+      if (typeof (result as Promise<unknown> | undefined)?.then === "function") {
+        (result as Promise<unknown>).then(undefined, () => {});
+      }
     } catch {
       // A lock-lost hook must never turn into an unhandled error.
     }
   };
   // The signal fires at the local validity deadline whatever happens to extensions.
   const armDeadline = () => {
-    clock.clearTimeout(deadlineTimer);
-    deadlineTimer = clock.setTimeout(() => {
+    deadlineTimer?.cancel();
+    deadlineTimer = setTimer(clock, lock.remainingTime(), () => {
       lose(
         new LockLostError(
           `The lock on ${label} reached its validity deadline without a successful extension.`,
           { cause: lastError },
         ),
       );
-    }, lock.remainingTime());
+    });
   };
   const mayExtend = () =>
     !stopped &&
@@ -102,35 +122,47 @@ export async function using<T>(
     while (mayExtend() && lock.remainingTime() > 0) {
       try {
         // One attempt per try: between tries this loop waits, and it stops at the deadline.
-        lock = await lock.extend(duration, extendSettings);
+        await lock.extend(duration, extendSettings);
         extensions++;
+        if (stopped) return;
         armDeadline();
         schedule();
         return;
       } catch (error) {
         lastError = error;
-        if (error instanceof ResourceLockedError) {
-          // Another lock owns the keys on a majority: ours is gone, and it is never re-acquired.
+        if (stopped) return;
+        if (error instanceof LockReleasedError) {
+          // The routine released the lock itself: nothing is lost, but nothing is held either.
+          abort(error);
+          return;
+        }
+        if (error instanceof ResourceLockedError || error instanceof LockExpiredError) {
+          // Another lock owns the keys, or they are gone: ours is lost, and never re-acquired.
           lose(
-            new LockLostError(`The lock on ${label} was taken by another holder.`, {
-              cause: error,
-            }),
+            new LockLostError(
+              error instanceof ResourceLockedError
+                ? `The lock on ${label} was taken by another holder.`
+                : `The lock on ${label} expired before it could be extended.`,
+              { cause: error },
+            ),
           );
           return;
         }
       }
       if (retryDelay >= lock.remainingTime() || stopped) return;
-      await sleep(clock, retryDelay);
+      try {
+        await sleep(clock, retryDelay, stop.signal);
+      } catch {
+        return;
+      }
     }
   };
   const schedule = () => {
     if (!mayExtend()) return;
-    extendTimer = clock.setTimeout(
-      () => {
-        inflight = extend();
-      },
-      Math.max(0, lock.remainingTime() - threshold),
-    );
+    extendTimer?.cancel();
+    extendTimer = setTimer(clock, Math.max(0, lock.remainingTime() - threshold), () => {
+      inflight = extend();
+    });
   };
   const onOuterAbort = () => {
     const reason: unknown = outer?.reason;
@@ -138,9 +170,7 @@ export async function using<T>(
   };
 
   const context: UsingContext = {
-    get lock() {
-      return lock;
-    },
+    lock,
     get extensions() {
       return extensions;
     },
@@ -153,9 +183,10 @@ export async function using<T>(
     return await routine(signal, context);
   } finally {
     stopped = true;
+    stop.abort();
     outer?.removeEventListener("abort", onOuterAbort);
-    clock.clearTimeout(extendTimer);
-    clock.clearTimeout(deadlineTimer);
+    extendTimer?.cancel();
+    deadlineTimer?.cancel();
     await inflight?.catch(() => {});
     try {
       await redlock.release(lock);

@@ -3,8 +3,11 @@ import type { Lock } from "./lock";
 import type { ScriptRunner } from "./script-runner";
 import type { Settings } from "./settings";
 
-/** The longest duration accepted: the largest delay timers support (about 24.8 days). */
-export const MAX_DURATION = 2_147_483_647;
+/**
+ * The longest duration (and delay setting) accepted: any safe integer number of milliseconds,
+ * as in node-redlock v5 and Redis `PX`. Timers longer than the platform allows are split.
+ */
+export const MAX_DURATION = Number.MAX_SAFE_INTEGER;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null;
@@ -78,13 +81,6 @@ export function validateDuration(duration: unknown, argument = "duration"): numb
       "INVALID_DURATION",
       argument,
       `expected a positive integer number of milliseconds, got ${typeName(duration)}.`,
-    );
-  }
-  if (duration > MAX_DURATION) {
-    throw new InvalidArgumentError(
-      "INVALID_DURATION",
-      argument,
-      `${duration} ms is above the maximum of ${MAX_DURATION} ms; use a shorter lock and extend it.`,
     );
   }
   return duration;
@@ -234,13 +230,19 @@ function validateSettings(settings: Record<string, unknown>, argument: string): 
     }
   }
   const clock = settings.clock as Record<string, unknown> | undefined;
-  if (
-    clock !== undefined &&
-    !(
-      isObject(clock) &&
-      ["now", "wallNow", "setTimeout", "clearTimeout"].every((m) => typeof clock[m] === "function")
-    )
-  ) {
+  const isClock = () => {
+    try {
+      return (
+        isObject(clock) &&
+        ["now", "wallNow", "setTimeout", "clearTimeout"].every(
+          (m) => typeof clock[m] === "function",
+        )
+      );
+    } catch {
+      return false;
+    }
+  };
+  if (clock !== undefined && !isClock()) {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
       `${argument}.clock`,
@@ -304,12 +306,16 @@ export function validateRunners(runners: unknown): ScriptRunner[] {
 
 /** Is `value` an AbortSignal (checked structurally, so signals from other realms work)? */
 export function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    isObject(value) &&
-    typeof value.aborted === "boolean" &&
-    typeof value.addEventListener === "function" &&
-    typeof value.removeEventListener === "function"
-  );
+  try {
+    return (
+      isObject(value) &&
+      typeof value.aborted === "boolean" &&
+      typeof value.addEventListener === "function" &&
+      typeof value.removeEventListener === "function"
+    );
+  } catch {
+    return false;
+  }
 }
 
 function typeName(value: unknown): string {
@@ -344,6 +350,14 @@ export function validateLock(lock: unknown): LockSnapshot {
     const candidate = lock as Partial<Lock> | null;
     if (typeof candidate !== "object" || candidate === null) throw invalid();
     if (typeof candidate.remainingTime !== "function") throw invalid();
+    if (!Object.isExtensible(candidate)) {
+      throw new InvalidArgumentError(
+        "INVALID_LOCK",
+        "lock",
+        "the lock object is frozen, sealed or non-extensible; pass the Lock that acquire() or " +
+          "extend() returned as it is (nothing was sent).",
+      );
+    }
     resources = candidate.resources;
     value = candidate.value;
   } catch (error) {

@@ -91,7 +91,7 @@ describe("fencing tokens", () => {
       ),
       { seed: 0x5eed, numRuns: 150 },
     );
-  });
+  }, 60_000);
 });
 
 describe("restart guard", () => {

@@ -207,7 +207,7 @@ const COUNT_REPLIES: readonly (readonly [string, unknown])[] = [
   ["the array [2, 0]", [2, 0]],
 ];
 
-/** Integers the count scripts can never return for two keys (acquire: 2, 0 or −TTL; others: 2 or 0). */
+/** Integers the count scripts can never return for two keys (acquire: 2, 0 or −TTL; extend: 2, 0 or −1; fence: 2). */
 const IMPOSSIBLE_COUNTS: Record<
   "acquire" | "extend" | "fence",
   readonly (readonly [string, unknown])[]
@@ -218,7 +218,7 @@ const IMPOSSIBLE_COUNTS: Record<
   ],
   extend: [
     ["3, more keys than were sent", 3],
-    ["-1", -1],
+    ["-2", -2],
     ["2 ** 53 - 1", 2 ** 53 - 1],
   ],
   fence: [

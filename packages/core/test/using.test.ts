@@ -173,15 +173,16 @@ describe("using()", () => {
     expect(aborted).toBe("request closed");
   });
 
-  test("the routine gets the current lock after extensions", async () => {
+  test("the routine's lock follows extensions, also when destructured", async () => {
     const { clock, runners, redlock } = setup(3);
     await clock.settle(
       redlock.using(["a"], 1000, async (_signal, context) => {
-        const first = context.lock;
+        const { lock } = context;
         await wait(clock, 700);
-        expect(context.lock).not.toBe(first);
-        expect(context.lock.value).toBe(first.value);
-        expect(first.expiration).toBe(0);
+        expect(context.extensions).toBe(1);
+        expect(context.lock).toBe(lock);
+        expect(lock.remainingTime()).toBeGreaterThan(700);
+        expect(lock.expiration).toBeGreaterThan(clock.wallNow() + 700);
         expect(runners[0]?.pttl("a")).toBeGreaterThan(700);
       }),
     );

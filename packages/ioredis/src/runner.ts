@@ -1,7 +1,7 @@
 import {
   InvalidArgumentError,
   type LockScript,
-  MAX_DURATION,
+  MAX_TIMER_DELAY,
   NodeError,
   NodeTimeoutError,
   type RunOptions,
@@ -103,12 +103,12 @@ export function createIoredisRunner(
       "expected a non-empty string.",
     );
   }
-  const finite = Number.isInteger(timeout) && timeout > 0 && timeout <= MAX_DURATION;
+  const finite = Number.isInteger(timeout) && timeout > 0 && timeout <= MAX_TIMER_DELAY;
   if (!finite && timeout !== Number.POSITIVE_INFINITY) {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
       "options.timeout",
-      `expected a positive integer of at most ${MAX_DURATION} ms, or Infinity; got ${String(timeout)}.`,
+      `expected a positive integer of at most ${MAX_TIMER_DELAY} ms, or Infinity; got ${String(timeout)}.`,
     );
   }
   const numbers = stringNumbers(client);

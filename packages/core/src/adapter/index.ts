@@ -1,3 +1,4 @@
+export { MAX_TIMER_DELAY } from "../internal/timers";
 export { releaseChannel } from "../scripts";
 export {
   createReleaseListeners,

@@ -1,4 +1,4 @@
-import { LockConflictError, NodeError, NodeTimeoutError } from "../errors";
+import { LockConflictError, LockMissingError, NodeError, NodeTimeoutError } from "../errors";
 import type { LockScript, ScriptRunner } from "../script-runner";
 import type { ExecutionStats } from "../stats";
 import { quorum } from "../validity";
@@ -12,6 +12,9 @@ export type Vote<D> =
 /** Turns a node's raw reply into a vote; throws `UnexpectedReplyError` on a malformed reply. */
 export type Classify<D> = (reply: unknown, runner: ScriptRunner, name: string) => Vote<D>;
 
+/** How one node voted: granted, refused (another holder, or the keys are gone), or failed. */
+export type VoteKind = "for" | "conflict" | "missing" | "failed";
+
 /**
  * An attempt's outcome, known before slow nodes have answered. The vote counts are live: they
  * keep growing as late replies arrive.
@@ -22,6 +25,8 @@ export interface Decision<D> {
   readonly details: readonly D[];
   /** Nodes that voted against because another lock holds a resource. */
   readonly conflicts: number;
+  /** Nodes that voted against because the lock's keys are gone there (extend only). */
+  readonly missing: number;
   /** Nodes that failed: errors, timeouts, malformed replies. */
   readonly failures: readonly NodeError[];
   /** Longest remaining TTL reported by a conflicting node, in ms (0 when unknown). */
@@ -30,6 +35,17 @@ export interface Decision<D> {
   readonly pending: number;
   /** Resolves with every vote once all nodes answered or timed out; never rejects. */
   readonly stats: Promise<ExecutionStats>;
+  /** See {@link Attempt.forEachVote}. */
+  forEachVote(callback: (node: number, kind: VoteKind) => void): void;
+}
+
+/** A running attempt: its decision, and each node's vote as it comes in. */
+export interface Attempt<D> extends Promise<Decision<D>> {
+  /**
+   * Calls `callback` with each node's index and vote: at once for the nodes that voted, and
+   * later for the others as they answer or time out. Usable before the decision.
+   */
+  forEachVote(callback: (node: number, kind: VoteKind) => void): void;
 }
 
 export interface AttemptOptions<D> {
@@ -49,7 +65,7 @@ export interface AttemptOptions<D> {
  * quorum voted for, or so many voted against that a quorum is impossible. Slow nodes are never
  * waited for beyond that; a node silent for `timeout` ms counts against.
  */
-export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> {
+export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
   const { runners, names } = options;
   const membershipSize = runners.length;
   const quorumSize = quorum(membershipSize);
@@ -62,14 +78,25 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
   const details: D[] = [];
   const failures: NodeError[] = [];
   let conflicts = 0;
+  let missing = 0;
   let holderTtl = 0;
   let pending = membershipSize;
+  const kinds: (VoteKind | undefined)[] = new Array(membershipSize);
+  let watchers: ((node: number, kind: VoteKind) => void)[] | undefined;
   let settleStats: (value: ExecutionStats) => void = () => {};
   const statsPromise = new Promise<ExecutionStats>((resolve) => {
     settleStats = resolve;
   });
+  const forEachVote = (callback: (node: number, kind: VoteKind) => void) => {
+    kinds.forEach((kind, node) => {
+      if (kind) callback(node, kind);
+    });
+    if (pending === 0) return;
+    watchers ??= [];
+    watchers.push(callback);
+  };
 
-  return new Promise((resolve) => {
+  const decision = new Promise<Decision<D>>((resolve) => {
     let decided = false;
     const decide = (granted: boolean) => {
       decided = true;
@@ -82,29 +109,42 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
         get conflicts() {
           return conflicts;
         },
+        get missing() {
+          return missing;
+        },
         get holderTtl() {
           return holderTtl;
         },
         get pending() {
           return pending;
         },
+        forEachVote,
       });
     };
-    const record = (runner: ScriptRunner, name: string, vote: Vote<D>) => {
+    const record = (node: number, runner: ScriptRunner, name: string, vote: Vote<D>) => {
+      let kind: VoteKind;
       if (vote.for) {
+        kind = "for";
         stats.votesFor.add(runner);
         details.push(vote.detail);
       } else {
         stats.votesAgainst.set(runner, vote.error);
         if (vote.error instanceof LockConflictError) {
+          kind = "conflict";
           conflicts++;
           holderTtl = Math.max(holderTtl, vote.error.holderTtl);
+        } else if (vote.error instanceof LockMissingError) {
+          kind = "missing";
+          missing++;
         } else {
+          kind = "failed";
           const error = toNodeError(vote.error, name);
           failures.push(error);
           options.onNodeError(error);
         }
       }
+      kinds[node] = kind;
+      if (watchers) for (const watcher of watchers) watcher(node, kind);
       pending--;
       if (!decided) {
         if (stats.votesFor.size >= quorumSize) decide(true);
@@ -130,7 +170,7 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
       const finish = (vote: Vote<D>) => {
         if (done) return;
         done = true;
-        record(runner, name, vote);
+        record(i, runner, name, vote);
         if (pending === 0) {
           deadline.signal.removeEventListener("abort", onTimeout);
           deadline.release();
@@ -159,6 +199,7 @@ export function runAttempt<D>(options: AttemptOptions<D>): Promise<Decision<D>> 
       );
     });
   });
+  return Object.assign(decision, { forEachVote });
 }
 
 /** Wrap anything a runner threw so it carries the node's name and the original as `cause`. */

@@ -1,4 +1,5 @@
 import type { Clock } from "../clock";
+import { setTimer, type Timer } from "./timers";
 
 /** An abort signal that fires at a deadline, shared with requests due in the same millisecond. */
 export interface SharedDeadline {
@@ -33,8 +34,10 @@ export class Deadlines {
   readonly #slices = new Map<number, Slice>();
   /** Slice times in ascending order (new ones almost always go last). */
   #order: number[] = [];
-  #timer: unknown;
+  #timer: Timer | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
+  /** Requests still waiting on a deadline; while there are any, the timer keeps the process alive. */
+  #active = 0;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -64,6 +67,7 @@ export class Deadlines {
     }
     shared.listeners += listeners;
     current.users++;
+    if (this.#active++ === 0) this.#timer?.ref(true);
     let released = false;
     return {
       signal: shared.controller.signal,
@@ -71,6 +75,7 @@ export class Deadlines {
         if (released) return;
         released = true;
         current.users--;
+        if (--this.#active === 0) this.#timer?.ref(false);
       },
     };
   }
@@ -81,7 +86,7 @@ export class Deadlines {
     this.#order = this.#order.filter((at) => this.#slices.has(at));
     const next = this.#order[0];
     if (next === undefined) {
-      this.#clock.clearTimeout(this.#timer);
+      this.#timer?.cancel();
       this.#timer = undefined;
       this.#armedFor = Number.POSITIVE_INFINITY;
     } else if (next !== this.#armedFor) {
@@ -90,11 +95,12 @@ export class Deadlines {
   }
 
   #arm(at: number): void {
-    this.#clock.clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#armedFor = at;
-    this.#timer = this.#clock.setTimeout(() => this.#run(), Math.max(0, at - this.#clock.now()));
-    // This timer alone must not keep a process alive: pending requests hold their connections.
-    (this.#timer as { unref?: () => void } | undefined)?.unref?.();
+    this.#timer = setTimer(this.#clock, at - this.#clock.now(), () => this.#run());
+    // While a request waits, the timer keeps the process alive (a runner without sockets of its
+    // own would otherwise let it exit mid-acquire); once none waits, it must not.
+    if (this.#active === 0) this.#timer.ref(false);
   }
 
   #run(): void {

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock";
 import type { ScriptRunner } from "../script-runner";
 import { quorum } from "../validity";
+import { setTimer } from "./timers";
 
 /** One pending acquisition, queued on each of its keys until it ends. */
 export interface Waiter {
@@ -10,6 +11,9 @@ export interface Waiter {
   /** Set while the waiter sleeps; calling it wakes the waiter. */
   wake: (() => void) | undefined;
 }
+
+/** Why a {@link Handoff.sleep} ended. */
+export type WakeReason = "timer" | "announced";
 
 type Off = () => Promise<void>;
 
@@ -24,17 +28,25 @@ interface KeyState {
   listening: number;
   /** A re-subscription is under way. */
   refreshing: boolean;
+  /**
+   * This process released the key while others here waited for it: until the first in line has
+   * tried, newcomers hold back so the releaser cannot take the lock straight back.
+   */
+  handingOff: boolean;
+  /** Newcomers holding back during a hand-off; each is called when it ends. */
+  readonly gate: Set<() => void>;
 }
 
 /**
- * Wakes waiters when a lock is released instead of letting them poll.
+ * Wakes waiters when a lock is released, so that they try at once instead of at their next
+ * scheduled retry.
  *
  * The release script publishes on `redlock:released:<key>`; this instance listens on every node
  * that can (runners with `onRelease`) while someone in this process waits for the key. Per
  * key, waiters queue first come, first served: only the head is woken, once a quorum of nodes
  * announced the release, so one release costs one attempt per waiting process, not one per
- * waiter. A lost announcement costs at most the sleep's timeout, which the caller bounds by the
- * holder's remaining TTL.
+ * waiter. Announcements only bring attempts forward: every waiter still tries on its own retry
+ * schedule, and a lost announcement costs nothing but that.
  */
 export class Handoff {
   readonly #subscribers: { readonly runner: ScriptRunner; readonly index: number }[];
@@ -53,27 +65,33 @@ export class Handoff {
     this.#clock = clock;
   }
 
-  /** Can releases be heard from enough nodes to be worth waiting for? */
+  /** Can releases be heard from enough nodes to be worth listening for? */
   get enabled(): boolean {
     return this.#subscribers.length >= this.#threshold;
   }
 
-  /** Queue a waiter on its keys and subscribe to them; resolves once subscriptions are active. */
-  async enter(keys: readonly string[]): Promise<Waiter> {
+  /**
+   * Queue a waiter on its keys and start listening for their releases. The waiter is queued at
+   * once; announcements are heard once the subscriptions are active (see {@link canHear}).
+   */
+  enter(keys: readonly string[]): Waiter {
     const waiter: Waiter = { keys, seen: new Set(), wake: undefined };
-    const ready: Promise<unknown>[] = [];
     for (const key of keys) {
       let state = this.#keys.get(key);
       if (!state) {
-        state = { queue: [], subscriptions: [], listening: 0, refreshing: false };
+        state = {
+          queue: [],
+          subscriptions: [],
+          listening: 0,
+          refreshing: false,
+          handingOff: false,
+          gate: new Set(),
+        };
         this.#keys.set(key, state);
-        ready.push(this.#listen(state, key));
-      } else {
-        ready.push(...state.subscriptions);
+        void this.#listen(state, key);
       }
       state.queue.push(waiter);
     }
-    await Promise.all(ready);
     return waiter;
   }
 
@@ -88,9 +106,13 @@ export class Handoff {
       if (!state) continue;
       const at = state.queue.indexOf(waiter);
       if (at >= 0) state.queue.splice(at, 1);
-      if (at === 0 && !acquired) state.queue[0]?.wake?.();
+      if (at === 0) {
+        this.#endHandoff(state);
+        if (!acquired) state.queue[0]?.wake?.();
+      }
       if (state.queue.length === 0) {
         this.#keys.delete(key);
+        this.#endHandoff(state);
         void Promise.all(state.subscriptions)
           .then((all) => all.flat())
           .then((unsubscribes) => Promise.allSettled(unsubscribes.map((off) => off())));
@@ -103,18 +125,80 @@ export class Handoff {
     waiter.seen = new Set();
   }
 
+  /** Call after each attempt: a hand-off to this waiter, if one was under way, is over. */
+  attempted(waiter: Waiter): void {
+    for (const key of waiter.keys) {
+      const state = this.#keys.get(key);
+      if (state?.queue[0] === waiter) this.#endHandoff(state);
+    }
+  }
+
+  /**
+   * This process is about to release `keys`. Where others here wait for one of them, hold
+   * newcomers back until the first in line has tried: the releaser must not win it back.
+   */
+  releasing(keys: readonly string[]): void {
+    for (const key of keys) {
+      const state = this.#keys.get(key);
+      if (state && state.queue.length > 0) state.handingOff = true;
+    }
+  }
+
+  /**
+   * For a newcomer: is a hand-off under way on one of these keys? If so, resolves (with `true`)
+   * when it ends, when `ms` pass, or rejects when `signal` aborts. Resolves `false` at once when
+   * no hand-off is under way, which is the common case: keys nobody here is handed are tried
+   * at once, whoever else waits for them.
+   */
+  awaitHandoff(
+    keys: readonly string[],
+    ms: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> | false {
+    const states: KeyState[] = [];
+    for (const key of keys) {
+      const state = this.#keys.get(key);
+      if (state?.handingOff) states.push(state);
+    }
+    if (states.length === 0) return false;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      let pending = states.length;
+      const done = () => {
+        timer.cancel();
+        signal?.removeEventListener("abort", onAbort);
+        for (const state of states) state.gate.delete(open);
+      };
+      const open = () => {
+        if (--pending > 0) return;
+        done();
+        resolve(true);
+      };
+      const onAbort = () => {
+        done();
+        reject(signal?.reason);
+      };
+      const timer = setTimer(this.#clock, ms, () => {
+        done();
+        resolve(true);
+      });
+      for (const state of states) state.gate.add(open);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
   /**
    * Sleep until a quorum of nodes has announced a release of one of the waiter's keys since its
    * last attempt began (while it was first in line), or until `ms` pass, or until `signal`
    * aborts (then reject). An announcement that arrived during the attempt is not lost: the
    * sleep then ends at once.
    */
-  sleep(waiter: Waiter, ms: number, signal?: AbortSignal): Promise<void> {
+  sleep(waiter: Waiter, ms: number, signal?: AbortSignal): Promise<WakeReason> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      if (waiter.seen.size >= this.#threshold) return resolve();
+      if (waiter.seen.size >= this.#threshold) return resolve("announced");
       const done = () => {
-        this.#clock.clearTimeout(timer);
+        timer.cancel();
         signal?.removeEventListener("abort", onAbort);
         waiter.wake = undefined;
       };
@@ -122,13 +206,13 @@ export class Handoff {
         done();
         reject(signal?.reason);
       };
-      const timer = this.#clock.setTimeout(() => {
+      const timer = setTimer(this.#clock, ms, () => {
         done();
-        resolve();
-      }, ms);
+        resolve("timer");
+      });
       waiter.wake = () => {
         done();
-        resolve();
+        resolve("announced");
       };
       signal?.addEventListener("abort", onAbort, { once: true });
     });
@@ -151,6 +235,17 @@ export class Handoff {
     }
   }
 
+  /** Number of keys with waiters in this process (for tests and diagnostics). */
+  get watchedKeys(): number {
+    return this.#keys.size;
+  }
+
+  #endHandoff(state: KeyState): void {
+    if (!state.handingOff) return;
+    state.handingOff = false;
+    for (const open of [...state.gate]) open();
+  }
+
   /** Subscribe `key` on every node and record how many listen. */
   #listen(state: KeyState, key: string): Promise<Off[]> {
     const subscription = this.#subscribe(key);
@@ -161,30 +256,25 @@ export class Handoff {
     });
   }
 
-  /** Does anyone in this process already wait for one of these keys? */
-  queued(keys: readonly string[]): boolean {
-    for (const key of keys) if (this.#keys.has(key)) return true;
-    return false;
-  }
-
-  /** Number of keys with waiters in this process (for tests and diagnostics). */
-  get watchedKeys(): number {
-    return this.#keys.size;
-  }
-
   /**
    * Listen on every node that can. A node whose `onRelease` throws, resolves with something
-   * that is not a function, or takes longer than `readyWithin` ms counts as not listening.
+   * that is not a function, or takes longer than `readyWithin` ms counts as not listening; a
+   * subscription confirmed after that is ended at once, so none outlives its wait.
    */
   #subscribe(key: string): Promise<Off[]> {
-    const none = NONE;
     return Promise.all(
       this.#subscribers.map(({ runner, index }) => {
-        const subscribed = new Promise<Off>((resolve) => {
-          const timer = this.#clock.setTimeout(() => resolve(none), this.#readyWithin);
+        return new Promise<Off>((resolve) => {
+          let late = false;
+          const timer = setTimer(this.#clock, this.#readyWithin, () => {
+            late = true;
+            resolve(NONE);
+          });
           const settle = (off: unknown) => {
-            this.#clock.clearTimeout(timer);
-            resolve(typeof off === "function" ? safely(off as () => unknown) : none);
+            timer.cancel();
+            const safe = typeof off === "function" ? safely(off as () => unknown) : NONE;
+            if (late) void safe();
+            else resolve(safe);
           };
           try {
             Promise.resolve(runner.onRelease?.(key, () => this.#announce(key, index))).then(
@@ -195,7 +285,6 @@ export class Handoff {
             settle(undefined);
           }
         });
-        return subscribed;
       }),
     );
   }

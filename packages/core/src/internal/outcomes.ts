@@ -1,6 +1,7 @@
 import {
   AbortedError,
   type ExecutionError,
+  LockExpiredError,
   QuorumUnreachableError,
   ResourceLockedError,
 } from "../errors";
@@ -27,11 +28,22 @@ export function failure(
   membership: number,
 ): ExecutionError {
   const failed = decision.failures;
+  const { conflicts, missing } = decision;
+  const tolerated = membership - quorum(membership);
+  const answered = decision.details.length + conflicts + missing;
+  const counted = `${answered === membership ? "" : ` of the ${answered} that answered`}`;
+  if (operation === "extend" && conflicts <= tolerated && conflicts + missing > tolerated) {
+    return new LockExpiredError(
+      `Could not extend ${list(resources)}: the lock is gone (its keys expired or were deleted ` +
+        `on ${missing} of ${membership} nodes${counted}).`,
+      attempts,
+    );
+  }
   const unreachable = membership - failed.length < quorum(membership);
-  if (!unreachable && decision.conflicts > 0) {
+  if (!unreachable && conflicts > 0) {
     const verb = operation === "acquire" ? "is held by another lock" : "was taken by another lock";
     return new ResourceLockedError(
-      `Could not ${operation} ${list(resources)}: it ${verb} on ${decision.conflicts} of ${membership} nodes.`,
+      `Could not ${operation} ${list(resources)}: it ${verb} on ${conflicts} of ${membership} nodes${counted}.`,
       attempts,
     );
   }
@@ -50,6 +62,7 @@ export function releaseResult(
   decision: Decision<ReleaseDetail>,
   keyCount: number,
   attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  releasedBefore = false,
 ): ReleaseResult {
   let released = 0;
   let expired = 0;
@@ -65,7 +78,9 @@ export function releaseResult(
       ? "released"
       : notHeld > 0
         ? "not-held"
-        : "expired";
+        : releasedBefore
+          ? "already-released"
+          : "expired";
   return {
     outcome,
     attempts,

@@ -1,4 +1,9 @@
-import { LockConflictError, NodeRestartedError, UnexpectedReplyError } from "../errors";
+import {
+  LockConflictError,
+  LockMissingError,
+  NodeRestartedError,
+  UnexpectedReplyError,
+} from "../errors";
 import type { Classify } from "./attempt";
 
 const isInteger = (value: unknown): value is number =>
@@ -6,13 +11,19 @@ const isInteger = (value: unknown): value is number =>
 
 /**
  * Acquire and extend reply with the number of keys now held (n) when granted, and 0 when
- * another lock holds a key; acquire may return minus the holder's remaining TTL instead of 0.
- * Any other reply is malformed.
+ * another lock holds a key; acquire may return minus the holder's remaining TTL instead of 0,
+ * and extend returns -1 when the keys are only missing. Any other reply is malformed.
  */
 export function countVote(keyCount: number, script: string): Classify<number> {
   return (reply, _runner, name) => {
     if (!isInteger(reply)) throw new UnexpectedReplyError(name, script, reply);
     if (reply === keyCount) return { for: true, detail: reply };
+    if (script === "extend" && reply === -1) {
+      return {
+        for: false,
+        error: new LockMissingError(name, "extend refused: the lock's keys no longer exist"),
+      };
+    }
     if (reply > 0 || (reply < 0 && script !== "acquire") || script === "fence") {
       throw new UnexpectedReplyError(name, script, reply);
     }

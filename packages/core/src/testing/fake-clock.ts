@@ -2,6 +2,9 @@ import type { Clock, TimerHandle } from "../clock";
 
 const realSetTimeout = globalThis.setTimeout;
 
+/** The longest delay platform timers hold; longer ones fire after 1 ms. */
+const MAX_PLATFORM_DELAY = 2_147_483_647;
+
 interface Timer {
   readonly id: number;
   readonly at: number;
@@ -41,9 +44,14 @@ export class FakeClock implements Clock {
     return this.#wall + this.#now;
   }
 
+  /**
+   * Like the platform's timers: a delay above 2^31 − 1 ms (or NaN) fires after 1 ms, so a test
+   * on this clock sees what an unclamped long delay would do in production.
+   */
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const id = ++this.#seq;
-    this.#timers.set(id, { id, at: this.#now + Math.max(0, ms), callback });
+    const delay = Number.isNaN(ms) || ms > MAX_PLATFORM_DELAY ? 1 : Math.max(0, ms);
+    this.#timers.set(id, { id, at: this.#now + delay, callback });
     return id;
   }
 

@@ -278,7 +278,13 @@ export class MemoryRunner implements ScriptRunner {
   }
 
   #extend(keys: string[], value: string, ttl: number): number {
-    if (keys.some((key) => this.#live(key)?.value !== value)) return 0;
+    let missing = false;
+    for (const key of keys) {
+      const entry = this.#live(key);
+      if (!entry) missing = true;
+      else if (entry.value !== value) return 0;
+    }
+    if (missing) return -1;
     for (const key of keys) this.set(key, value, ttl);
     return keys.length;
   }
