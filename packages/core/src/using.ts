@@ -105,6 +105,8 @@ export async function using<T>(
   const armDeadline = () => {
     deadlineTimer?.cancel();
     deadlineTimer = setTimer(clock, lock.remainingTime(), () => {
+      // The routine may have extended the lock itself meanwhile.
+      if (lock.remainingTime() > 0) return armDeadline();
       lose(
         new LockLostError(
           `The lock on ${label} reached its validity deadline without a successful extension.`,
