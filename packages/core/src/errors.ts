@@ -45,6 +45,7 @@ export type InvalidArgumentReason =
   | "INVALID_LOCK"
   | "NO_RUNNERS"
   | "INVALID_RUNNER"
+  | "DUPLICATE_NODE"
   | "INVALID_SCRIPT";
 
 /**

@@ -35,7 +35,12 @@ export {
   type ScriptOverride,
   type ScriptOverrides,
 } from "./scripts";
-export { ACQUIRE_GUARDED_SCRIPT, FENCE_SCRIPT, fenceKey } from "./scripts-guarded";
+export {
+  ACQUIRE_GUARDED_SCRIPT,
+  FENCE_SCRIPT,
+  fenceKey,
+  RESERVED_NAMESPACE,
+} from "./scripts-guarded";
 export {
   type AcquireSettings,
   defaultSettings,

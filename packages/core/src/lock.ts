@@ -19,6 +19,8 @@ export interface LockState {
   generation: number;
   /** A release began through one of the handles. */
   released: boolean;
+  /** Nodes (by index) that granted the lock or an extension: a release waits for each of them. */
+  readonly holders: Set<number>;
   /** The fencing token, when the lock was acquired with `fencing: true`. */
   readonly fencingToken?: number;
 }
@@ -102,6 +104,7 @@ export class Lock implements AsyncDisposable {
         expiration,
         generation: 0,
         released: false,
+        holders: new Set(),
       },
       generation: 0,
     };

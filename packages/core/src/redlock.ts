@@ -22,7 +22,7 @@ import { handleFor, isCurrent, type Lock, type LockState, lockState } from "./lo
 import type { ReleaseResult } from "./release-result";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
-import { fenceKey } from "./scripts-guarded";
+import { DEFAULT_MARKER_KEY, fenceKey, RESERVED_NAMESPACE } from "./scripts-guarded";
 import {
   type AcquireSettings,
   defaultSettings,
@@ -41,6 +41,15 @@ import {
   validateRunners,
 } from "./validate";
 import { drift, quorum, validity } from "./validity";
+
+/** The nodes that vote for `attempt`, filled in as their votes arrive. */
+function holdersOf(attempt: Attempt<unknown>): Set<number> {
+  const holders = new Set<number>();
+  attempt.forEachVote((node, kind) => {
+    if (kind === "for") holders.add(node);
+  });
+  return holders;
+}
 
 /** The drift allowance for `duration`, which must leave some validity. */
 function driftWithin(duration: number, driftFactor: number): number {
@@ -91,8 +100,9 @@ export class Redlock extends TypedEmitter {
    * @param runners one runner per independent Redis node
    * @param settings default settings and instance options
    * @param scripts replacement scripts, or functions that edit the defaults
-   * @throws {InvalidArgumentError} for no runners, an object that is not a runner, a bad setting
-   *   or a script override that is neither a string nor a function
+   * @throws {InvalidArgumentError} for no runners, an object that is not a runner, two runners
+   *   with the same name (`DUPLICATE_NODE`, unless `allowDuplicateNodeNames`), a bad setting or
+   *   a script override that is neither a string nor a function
    */
   constructor(
     runners: Iterable<ScriptRunner>,
@@ -100,20 +110,40 @@ export class Redlock extends TypedEmitter {
     scripts: ScriptOverrides = {},
   ) {
     super();
-    this.#runners = validateRunners(runners);
     settings = readSettings(settings);
-    this.#names = this.#runners.map((runner, i) =>
-      typeof runner.name === "string" && runner.name ? runner.name : `node-${i}`,
-    );
+    const keyPrefix = settings.keyPrefix ?? "";
+    if (keyPrefix.includes(RESERVED_NAMESPACE)) {
+      throw new InvalidArgumentError(
+        "INVALID_SETTING",
+        "settings.keyPrefix",
+        `it contains "${RESERVED_NAMESPACE}", the namespace of the keys kept besides locks.`,
+      );
+    }
+    const markerKey = settings.restartGuard?.markerKey ?? DEFAULT_MARKER_KEY;
+    if (
+      !markerKey.startsWith(RESERVED_NAMESPACE) ||
+      markerKey.startsWith(fenceKey("")) ||
+      markerKey === RESERVED_NAMESPACE
+    ) {
+      throw new InvalidArgumentError(
+        "INVALID_SETTING",
+        "settings.restartGuard.markerKey",
+        `expected a key in the reserved namespace, such as "${DEFAULT_MARKER_KEY}" (keyPrefix is ` +
+          `prepended), outside "${fenceKey("")}"; got ${JSON.stringify(markerKey.slice(0, 60))}.`,
+      );
+    }
+    const nodes = validateRunners(runners, settings.allowDuplicateNodeNames);
+    this.#runners = nodes.runners;
+    this.#names = nodes.names;
     this.runners = new Set(this.#runners);
     this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
-    this.keyPrefix = settings.keyPrefix ?? "";
+    this.keyPrefix = keyPrefix;
     this.clock = settings.clock ?? systemClock;
     this.#handoff = new Handoff(this.#runners, this.clock, this.settings.nodeTimeout);
     this.#deadlines = new Deadlines(this.clock);
     this.#guard = settings.restartGuard && {
       period: settings.restartGuard.period,
-      markerKey: settings.restartGuard.markerKey ?? "redlock:boot",
+      markerKey: keyPrefix + markerKey,
     };
     this.scripts = Object.freeze({
       acquireScript: resolveScript("acquire", defaultScripts.acquireScript, scripts?.acquireScript),
@@ -251,6 +281,7 @@ export class Redlock extends TypedEmitter {
               expiration: clock.wallNow() + left,
               generation: 0,
               released: false,
+              holders: holdersOf(attempt),
               fencingToken,
             };
             const lock = handleFor(this, names, value, attempts, state);
@@ -376,6 +407,9 @@ export class Redlock extends TypedEmitter {
         Math.min(s.nodeTimeout, remaining),
         countVote(keys.length, "extend"),
       );
+      attempt.forEachVote((node, kind) => {
+        if (kind === "for") state.holders.add(node);
+      });
       let decision: Decision<number>;
       try {
         decision = await raceSignal(attempt, signal);
@@ -442,12 +476,15 @@ export class Redlock extends TypedEmitter {
     const attempts: Promise<ExecutionStats>[] = [];
 
     for (let n = 1; ; n++) {
+      // Done at quorum, but never before every node that granted the lock has answered (or
+      // timed out): once release() resolves, the nodes that held the keys have deleted them.
       const decision = await this.#attempt(
         this.scripts.releaseScript,
         keys,
         [value],
         s.nodeTimeout,
         releaseVote(keys.length),
+        state.holders,
       );
       keepAttempt(attempts, decision.stats);
       const delay = retryDelay(s);
@@ -506,7 +543,14 @@ export class Redlock extends TypedEmitter {
         // An unreadable expiration counts as expired.
       }
       const deadline = this.clock.now() + (expiration - this.clock.wallNow());
-      state = { deadline, keysGoneBy: deadline, expiration, generation: 0, released: false };
+      state = {
+        deadline,
+        keysGoneBy: deadline,
+        expiration,
+        generation: 0,
+        released: false,
+        holders: new Set(),
+      };
     }
     return { resources, value, state };
   }
@@ -521,8 +565,10 @@ export class Redlock extends TypedEmitter {
     args: readonly (string | number)[],
     timeout: number,
     classify: Classify<D>,
+    awaitNodes?: ReadonlySet<number>,
   ): Attempt<D> {
     return runAttempt({
+      awaitNodes,
       runners: this.#runners,
       names: this.#names,
       script,
@@ -554,7 +600,9 @@ export class Redlock extends TypedEmitter {
     }
     const guardedKeys = [
       ...keys,
-      ...(fencing ? keys.map(fenceKey) : []),
+      ...(fencing
+        ? keys.map((key) => fenceKey(key.slice(this.keyPrefix.length), this.keyPrefix))
+        : []),
       ...(this.#guard ? [this.#guard.markerKey] : []),
     ];
     return this.#attempt(
@@ -574,7 +622,7 @@ export class Redlock extends TypedEmitter {
     timeout: number,
     attempts: ReadonlyArray<Promise<ExecutionStats>>,
   ): Promise<ExecutionError | undefined> {
-    const counters = keys.map(fenceKey);
+    const counters = keys.map((key) => fenceKey(key.slice(this.keyPrefix.length), this.keyPrefix));
     const written = await this.#attempt(
       this.scripts.fenceScript,
       counters,

@@ -33,7 +33,11 @@ export interface RunOptions {
  * ```
  */
 export interface ScriptRunner {
-  /** A name for this node in errors and events, such as `"redis://10.0.0.1:6379"`. */
+  /**
+   * A name that identifies this node (its address, without credentials), such as
+   * `"redis://10.0.0.1:6379"`; shown in errors and events. Two runners with the same name are
+   * refused as one node counted twice (see `allowDuplicateNodeNames`).
+   */
   readonly name?: string;
   /**
    * Run `script` with `keys` as `KEYS` and `args` as `ARGV` on this node.

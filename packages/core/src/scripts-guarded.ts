@@ -1,4 +1,15 @@
 /**
+ * Every key this library writes besides lock keys starts with this namespace, right after
+ * `keyPrefix`: the restart guard's marker (`<keyPrefix>__redlock__:boot`) and the fencing
+ * counters (`<keyPrefix>__redlock__:fence:<resource>`). Resource names may not contain it, so
+ * no lock key can be one of these keys.
+ */
+export const RESERVED_NAMESPACE = "__redlock__:";
+
+/** The restart guard's marker key before `keyPrefix`, unless `markerKey` names another. */
+export const DEFAULT_MARKER_KEY = `${RESERVED_NAMESPACE}boot`;
+
+/**
  * Acquire with fencing-counter reads and the restart guard: the variant `acquire()` uses when
  * `fencing` is asked for or the instance has a `restartGuard`. All or nothing per node, and
  * idempotent for the caller's own value, like the plain acquire script.
@@ -16,16 +27,44 @@
  * { 0, the holder's remaining TTL in ms (0 if unknown) } when another lock holds a key;
  * { 2, ms left } when the node's boot marker is younger than the guard period: the node lost its
  * data (or is new) and must not grant anything until every lock it may have held has expired.
+ *
+ * The marker and the counters are reserved keys: each is absent or holds decimal digits with no
+ * expiry. When one holds anything else (a lock value, say), the script writes nothing and
+ * replies with an error starting with "REDLOCK_RESERVED_KEY", which counts as a failure of this
+ * node.
  */
 export const ACQUIRE_GUARDED_SCRIPT = `local n = tonumber(ARGV[3])
 local guard = tonumber(ARGV[5])
+local function reserved(key)
+  local value = redis.pcall("GET", key)
+  if value == false then return false end
+  if type(value) == "string" and string.find(value, "^%d+$") and redis.call("PTTL", key) == -1 then
+    return tonumber(value)
+  end
+  return nil
+end
+local function refuse(key, what)
+  return redis.error_reply("REDLOCK_RESERVED_KEY " .. string.gsub(string.sub(key, 1, 200), "%c", "?") ..
+    " is reserved for " .. what .. " but holds something else (a lock?); it was left as it is and nothing was written")
+end
+local born = false
 if guard > 0 then
-  local marker = KEYS[#KEYS]
+  born = reserved(KEYS[#KEYS])
+  if born == nil then return refuse(KEYS[#KEYS], "the restart guard's marker") end
+end
+local highest = 0
+if ARGV[4] == "1" then
+  for i = 1, n do
+    local counter = reserved(KEYS[n + i])
+    if counter == nil then return refuse(KEYS[n + i], "a fencing counter") end
+    if counter and counter > highest then highest = counter end
+  end
+end
+if guard > 0 then
   local time = redis.call("TIME")
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-  local born = tonumber(redis.call("GET", marker))
   if not born then
-    redis.call("SET", marker, now)
+    redis.call("SET", KEYS[#KEYS], now)
     born = now
   end
   if now - born < guard then return { 2, guard - (now - born) } end
@@ -38,13 +77,8 @@ for i = 1, n do
     return { 0, ttl }
   end
 end
-local highest = 0
 for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
-  if ARGV[4] == "1" then
-    local counter = tonumber(redis.call("GET", KEYS[n + i]) or "0") or 0
-    if counter > highest then highest = counter end
-  end
 end
 return { 1, highest }
 `;
@@ -56,17 +90,32 @@ return { 1, highest }
  * KEYS[1..n]  the fencing counters of the lock's resources
  * ARGV[1]     the token
  *
- * Returns n.
+ * Returns n. When a counter holds anything but decimal digits with no expiry (a lock value, say),
+ * writes nothing and replies with an error starting with "REDLOCK_RESERVED_KEY".
  */
 export const FENCE_SCRIPT = `local token = tonumber(ARGV[1])
+local current = {}
 for i, key in ipairs(KEYS) do
-  local current = tonumber(redis.call("GET", key) or "0") or 0
-  if current < token then redis.call("SET", key, ARGV[1]) end
+  local value = redis.pcall("GET", key)
+  if value == false then
+    current[i] = 0
+  elseif type(value) == "string" and string.find(value, "^%d+$") and redis.call("PTTL", key) == -1 then
+    current[i] = tonumber(value)
+  else
+    return redis.error_reply("REDLOCK_RESERVED_KEY " .. string.gsub(string.sub(key, 1, 200), "%c", "?") ..
+      " is reserved for a fencing counter but holds something else (a lock?); it was left as it is and nothing was written")
+  end
+end
+for i, key in ipairs(KEYS) do
+  if current[i] < token then redis.call("SET", key, ARGV[1]) end
 end
 return #KEYS
 `;
 
-/** The fencing counter's key for a lock key. */
-export function fenceKey(key: string): string {
-  return `${key}:fence`;
+/**
+ * The fencing counter's key for a resource: `<keyPrefix>__redlock__:fence:<resource>`. The
+ * resource name comes last, so a `{hash tag}` in it puts the counter in the lock key's slot.
+ */
+export function fenceKey(resource: string, keyPrefix = ""): string {
+  return `${keyPrefix}${RESERVED_NAMESPACE}fence:${resource}`;
 }

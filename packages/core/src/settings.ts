@@ -41,18 +41,33 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
 /** Options of the `Redlock` constructor: default settings plus instance-wide options. */
 export interface RedlockOptions extends Partial<Settings> {
   /**
-   * Prepended to every resource name to form the Redis key. Leave empty to share locks with
-   * node-redlock, which uses resource names as keys.
+   * Prepended to every resource name to form the Redis key, and to the reserved keys (fencing
+   * counters, the restart guard's marker) under `<keyPrefix>__redlock__:`. It may not contain
+   * `__redlock__:`. Leave empty to share locks with node-redlock, which uses resource names as
+   * keys.
    * @default ""
    */
   readonly keyPrefix?: string;
   /** Time source for validity and timers; replace it in tests. @default systemClock */
   readonly clock?: Clock;
   /**
+   * Runner names identify nodes: the adapters name each runner after its server (host and port,
+   * socket path, cluster or sentinel addresses, or REST URL; never credentials, and not the
+   * database number, since the databases of one server fail together). Two runners with the same
+   * name are refused with an `InvalidArgumentError` (`reason` `DUPLICATE_NODE`), because one
+   * server counted twice lets a single restart or `FLUSHALL` hand a lock to a second holder.
+   * Set `true` only when your names are not addresses (several runners that you named alike on
+   * purpose). Runners without a name are never compared.
+   * @default false
+   */
+  readonly allowDuplicateNodeNames?: boolean;
+  /**
    * Keep a node that lost its data out of grants for `period` ms, the "delayed restart" of the
-   * Redlock spec done by the client. Each node keeps a boot marker key (no TTL); when it is
-   * missing (a restart without persistence, a flush, a new node) the node grants nothing until
-   * the marker is `period` ms old. Set `period` to at least your longest lock duration.
+   * Redlock spec done by the client. Each node keeps a boot marker key (no TTL,
+   * `<keyPrefix>__redlock__:boot`); when it is missing (a restart without persistence, a flush, a
+   * new node) the node grants nothing until the marker is `period` ms old. Set `period` to at
+   * least your longest lock duration. A marker key that holds anything but a marker (such as a
+   * lock value) is never overwritten: that node fails the acquisition with an error instead.
    * @default off
    */
   readonly restartGuard?: RestartGuard;
@@ -62,7 +77,12 @@ export interface RedlockOptions extends Partial<Settings> {
 export interface RestartGuard {
   /** Quarantine in ms after a node is found without its marker; at least the longest lock TTL. */
   readonly period: number;
-  /** The marker key on every node. @default "redlock:boot" */
+  /**
+   * The marker key on every node, before `keyPrefix`. It must lie in the reserved namespace
+   * `__redlock__:` (which resource names cannot use) and outside `__redlock__:fence:`, or the
+   * constructor throws an `InvalidArgumentError`.
+   * @default "__redlock__:boot"
+   */
   readonly markerKey?: string;
 }
 

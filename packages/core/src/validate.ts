@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "./errors";
 import type { Lock } from "./lock";
 import type { ScriptRunner } from "./script-runner";
+import { RESERVED_NAMESPACE } from "./scripts-guarded";
 import type { Settings } from "./settings";
 
 /**
@@ -42,11 +43,12 @@ export function validateResources(resources: unknown, argument = "resources"): s
         "a resource name cannot be empty.",
       );
     }
-    if (name.endsWith(FENCE_SUFFIX)) {
+    if (name.includes(RESERVED_NAMESPACE)) {
       throw new InvalidArgumentError(
         "RESERVED_RESOURCE",
         `${argument}[${i}]`,
-        `names ending in "${FENCE_SUFFIX}" are reserved for fencing counters; rename "${truncate(name)}".`,
+        `"${truncate(name)}" contains "${RESERVED_NAMESPACE}", the namespace of the keys this ` +
+          "library keeps besides locks (fencing counters, the restart guard's marker); rename it.",
       );
     }
     if (seen.has(name)) {
@@ -60,9 +62,6 @@ export function validateResources(resources: unknown, argument = "resources"): s
   }
   return list as string[];
 }
-
-/** Suffix of fencing counter keys; resource names may not end with it. */
-export const FENCE_SUFFIX = ":fence";
 
 /** A shallow copy of an array, or `undefined` when it is not one (or reading it throws). */
 function copyArray(value: unknown): unknown[] | undefined {
@@ -124,6 +123,7 @@ const SETTING_KEYS = [
   "restartGuard",
   "keyPrefix",
   "clock",
+  "allowDuplicateNodeNames",
 ] as const;
 
 /**
@@ -273,8 +273,20 @@ export function validateThreshold(duration: number, threshold: number, driftMs: 
   }
 }
 
-/** Check and de-duplicate the runners given to the constructor. */
-export function validateRunners(runners: unknown): ScriptRunner[] {
+/** The runners given to the constructor, duplicates removed, and the name of each. */
+export interface NamedRunners {
+  readonly runners: ScriptRunner[];
+  /** Each runner's `name`, or `node-<i>` when it has none. */
+  readonly names: string[];
+}
+
+/**
+ * Check and de-duplicate the runners given to the constructor, and read each name once. Two
+ * runners with the same name are refused: names identify nodes, and one node counted twice
+ * lets a single restart or flush hand a lock to a second holder. `allowDuplicateNames` (the
+ * `allowDuplicateNodeNames` option) turns that check off for names that are not addresses.
+ */
+export function validateRunners(runners: unknown, allowDuplicateNames?: unknown): NamedRunners {
   const iterable = runners as Partial<Iterable<unknown>> | null | undefined;
   if (!isObject(iterable) || typeof iterable[Symbol.iterator] !== "function") {
     throw new InvalidArgumentError(
@@ -283,7 +295,62 @@ export function validateRunners(runners: unknown): ScriptRunner[] {
       `expected an array of script runners (one per Redis node), got ${typeName(runners)}.`,
     );
   }
-  const list = [...new Set(iterable as Iterable<unknown>)];
+  if (allowDuplicateNames !== undefined && typeof allowDuplicateNames !== "boolean") {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      "settings.allowDuplicateNodeNames",
+      "expected true or false.",
+    );
+  }
+  const list: ScriptRunner[] = [];
+  const names: string[] = [];
+  const seen = new Set<unknown>();
+  const byName = new Map<string, number>();
+  // Positions are those of the iterable as given, duplicates included.
+  for (const [at, runner] of Array.from(iterable as Iterable<unknown>).entries()) {
+    if (seen.has(runner)) continue; // the same object twice is one node
+    seen.add(runner);
+    let run: unknown;
+    try {
+      run = isObject(runner) ? runner.run : undefined;
+    } catch {
+      run = undefined;
+    }
+    if (typeof run !== "function") {
+      throw new InvalidArgumentError(
+        "INVALID_RUNNER",
+        `runners[${at}]`,
+        "expected a ScriptRunner with a run(script, keys, args) method; " +
+          "wrap a Redis client with an adapter such as @redlock/ioredis.",
+      );
+    }
+    let name: unknown;
+    try {
+      name = (runner as ScriptRunner).name;
+    } catch {
+      throw new InvalidArgumentError(
+        "INVALID_RUNNER",
+        `runners[${at}].name`,
+        "reading it threw; give the runner a string name, or none.",
+      );
+    }
+    const label = typeof name === "string" && name !== "" ? name : undefined;
+    const first = label === undefined ? undefined : byName.get(label);
+    if (label !== undefined && first !== undefined && allowDuplicateNames !== true) {
+      const shown = label.length > 200 ? `${label.slice(0, 200)}…` : label;
+      throw new InvalidArgumentError(
+        "DUPLICATE_NODE",
+        `runners[${at}]`,
+        `runners[${first}] and runners[${at}] both name the node "${shown}", so one server ` +
+          "would get two votes and a single restart or flush could let a second holder in. " +
+          "Pass each node once (a client and a runner made from it are the same node), or set " +
+          "allowDuplicateNodeNames: true if these names are not addresses.",
+      );
+    }
+    if (label !== undefined && first === undefined) byName.set(label, at);
+    names.push(label ?? `node-${list.length}`);
+    list.push(runner as ScriptRunner);
+  }
   if (list.length === 0) {
     throw new InvalidArgumentError(
       "NO_RUNNERS",
@@ -291,17 +358,7 @@ export function validateRunners(runners: unknown): ScriptRunner[] {
       "pass at least one runner (one per Redis node).",
     );
   }
-  for (const [i, runner] of list.entries()) {
-    if (!isObject(runner) || typeof runner.run !== "function") {
-      throw new InvalidArgumentError(
-        "INVALID_RUNNER",
-        `runners[${i}]`,
-        "expected a ScriptRunner with a run(script, keys, args) method; " +
-          "wrap a Redis client with an adapter such as @redlock/ioredis.",
-      );
-    }
-  }
-  return list as ScriptRunner[];
+  return { runners: list, names };
 }
 
 /** Is `value` an AbortSignal (checked structurally, so signals from other realms work)? */

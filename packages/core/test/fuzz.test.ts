@@ -1418,7 +1418,7 @@ function expectOnlyKeys(
       }
       const kind = kindOf(script);
       if (kind === "fence") {
-        expect(sent).toEqual(keys.map(fenceKey));
+        expect(sent).toEqual(names.map((name) => fenceKey(name, redlock.keyPrefix)));
         expect(args).toHaveLength(1);
         expect(Number.isSafeInteger(args[0])).toBe(true);
         continue;
@@ -1440,7 +1440,7 @@ function expectOnlyKeys(
         const fencing = args[3] === "1";
         expect(args).toEqual([args[0], args[1], keys.length, fencing ? "1" : "0", args[4]]);
         expect(sent.slice(keys.length, fencing ? 2 * keys.length : keys.length)).toEqual(
-          fencing ? keys.map(fenceKey) : [],
+          fencing ? names.map((name) => fenceKey(name, redlock.keyPrefix)) : [],
         );
       }
     }

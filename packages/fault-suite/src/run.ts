@@ -83,7 +83,7 @@ export async function plantBootMarkers(cluster: FaultCluster, period: number): P
       );
       await delay(50);
       markers = await Promise.all(
-        cluster.nodes.map((_, i) => cluster.call(i, 1000, "GET", "redlock:boot")),
+        cluster.nodes.map((_, i) => cluster.call(i, 1000, "GET", "__redlock__:boot")),
       );
       if (markers.every((marker) => marker !== null)) break;
     }

@@ -212,3 +212,37 @@ describe("hostile getters give InvalidArgumentError", () => {
     ).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 });
+
+test.each([["ioredis"], ["node-redis"]])(
+  "%s: after a wait, closing the clients lets the process exit (no redlock.quit())",
+  async (driver) => {
+    const open =
+      driver === "ioredis"
+        ? `const { Redis } = require("ioredis");
+           const clients = ${urls()}.map((url) => new Redis(url));
+           const close = () => Promise.all(clients.map((c) => c.quit()));`
+        : `const { createClient } = require("redis");
+           const clients = ${urls()}.map((url) => createClient({ url }));
+           const close = () => Promise.all(clients.map((c) => c.quit()));`;
+    const { code, stdout, stderr } = await runChild(`
+      ${open}
+      const { Redlock } = require("@redlock/${driver}");
+      (async () => {
+        if (${driver === "node-redis"}) await Promise.all(clients.map((c) => c.connect()));
+        const redlock = new Redlock(clients, { retryDelay: 5000 });
+        const held = await redlock.acquire(["leak:exit:${driver}"], 10000);
+        // A second holder-to-be waits, listening for the release.
+        const waiting = redlock.acquire(["leak:exit:${driver}"], 10000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await held.release();
+        await (await waiting).release();
+        await close();
+        console.log("closed");
+      })();
+    `);
+    expect(stderr).toBe("");
+    expect(stdout.trim()).toBe("closed");
+    expect(code).toBe(0);
+  },
+  30_000,
+);

@@ -4,7 +4,6 @@ interface RedisConnection {
   port?: unknown;
   path?: unknown;
   tls?: unknown;
-  db?: unknown;
   name?: unknown;
   sentinels?: unknown;
 }
@@ -36,8 +35,10 @@ function startupAddress(node: unknown): string {
 
 /**
  * A name for an ioredis client built from its connection options only (never credentials):
- * `redis://host:port[/db]`, `rediss://…` with TLS, `unix:///path`,
- * `redis-sentinel://host:port,…/master` or `redis-cluster://host:port,…`.
+ * `redis://host:port`, `rediss://…` with TLS, `unix:///path`,
+ * `redis-sentinel://host:port,…/master` or `redis-cluster://host:port,…`. It names the server,
+ * not the database (`db`): the databases of one server fail together, so core refuses two
+ * runners for one server whatever their databases.
  */
 export function clientName(client: object): string {
   const { options, isCluster, startupNodes } = client as {
@@ -50,13 +51,12 @@ export function clientName(client: object): string {
     return `redis-cluster://${nodes.join(",")}`;
   }
   const o: RedisConnection = isObject(options) ? options : {};
-  const db = typeof o.db === "number" && o.db !== 0 ? `/${o.db}` : "";
   if (Array.isArray(o.sentinels) && o.sentinels.length > 0) {
     const sentinels = o.sentinels.map((s: unknown) =>
       isObject(s) ? address(s.host, s.port ?? 26379, "localhost") : "unknown",
     );
-    return `redis-sentinel://${sentinels.join(",")}/${String(o.name ?? "")}${db}`;
+    return `redis-sentinel://${sentinels.join(",")}/${String(o.name ?? "")}`;
   }
-  if (typeof o.path === "string" && o.path) return `unix://${o.path}${db}`;
-  return `${o.tls ? "rediss" : "redis"}://${address(o.host, o.port, "localhost")}${db}`;
+  if (typeof o.path === "string" && o.path) return `unix://${o.path}`;
+  return `${o.tls ? "rediss" : "redis"}://${address(o.host, o.port, "localhost")}`;
 }

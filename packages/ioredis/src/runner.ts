@@ -28,6 +28,8 @@ export interface IoredisClient {
   readonly options?: object;
   /** A new connection with the same options, used for release announcements (pub/sub). */
   duplicate?(...overrides: unknown[]): IoredisSubscriber;
+  /** Used to close that connection when the client closes for good (`"end"`). */
+  once?(event: "end", listener: () => void): unknown;
 }
 
 /** The part of a duplicated client used for pub/sub. */
@@ -133,6 +135,12 @@ export function createIoredisRunner(
               : duplicate.call(client, options);
             subscriber.on("error", () => {});
             subscriber.on("message", (channel) => releases.dispatch(channel));
+            // It lives as long as the client: closing the client lets the process exit.
+            const own = subscriber;
+            client.once?.("end", () => {
+              own.disconnect();
+              if (subscriber === own) subscriber = undefined;
+            });
           }
           return releases.onRelease(prefix + key, listener);
         }

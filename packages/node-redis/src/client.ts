@@ -12,7 +12,7 @@ export interface NodeRedisClient {
   /** `true` after `connect()` and until the client is closed. */
   readonly isOpen: boolean;
   sendCommand(args: string[], options?: NodeRedisCommandOptions): Promise<unknown>;
-  /** The client's options (host, port, database, redis 6 `keyPrefix`); read for `name`. */
+  /** The client's options (host, port, redis 6 `keyPrefix`); read for `name`. */
   readonly options?: unknown;
   /** Immediate close: redis 5 and 6. */
   destroy?(): unknown;
@@ -75,7 +75,11 @@ export function keyPrefixOf(client: NodeRedisClientLike): unknown {
   return isBag(options) ? options.keyPrefix : undefined;
 }
 
-/** A credential-free name such as `redis://127.0.0.1:6379/2` or `redis-cluster://a:1,b:2`. */
+/**
+ * A credential-free name of the server, such as `redis://127.0.0.1:6379` or
+ * `redis-cluster://a:1,b:2`. The database number is left out: the databases of one server fail
+ * together, so core refuses two runners for one server whatever their databases.
+ */
 export function nodeName(client: NodeRedisClientLike): string {
   if (isCluster(client)) {
     const masters = client.masters.map((m) => `${m.host ?? "localhost"}:${m.port ?? 6379}`);
@@ -83,11 +87,26 @@ export function nodeName(client: NodeRedisClientLike): string {
   }
   const options = isBag(client.options) ? client.options : {};
   const socket = isBag(options.socket) ? options.socket : {};
-  const db = typeof options.database === "number" && options.database > 0 ? options.database : 0;
-  const suffix = db ? `/${db}` : "";
-  if (typeof socket.path === "string") return `unix://${socket.path}${suffix}`;
+  // The URL first: node-redis copies the URL's host and port into the `socket` object it was
+  // given, which several clients may share, so `socket` can show another client's address.
+  const url = parseUrl(options.url);
+  if (url) {
+    const scheme = url.protocol === "rediss:" || socket.tls === true ? "rediss" : "redis";
+    return `${scheme}://${url.hostname || "localhost"}:${url.port || 6379}`;
+  }
+  if (typeof socket.path === "string") return `unix://${socket.path}`;
   const scheme = socket.tls === true ? "rediss" : "redis";
   const host = typeof socket.host === "string" ? socket.host : "localhost";
   const port = typeof socket.port === "number" ? socket.port : 6379;
-  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${suffix}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** `url` parsed, or `undefined`; only its scheme, host and port are ever read (no credentials). */
+function parseUrl(url: unknown): URL | undefined {
+  if (typeof url !== "string" || url === "") return undefined;
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
 }

@@ -103,12 +103,17 @@ export function createNodeRedisRunner(
   // clients only; cluster waiters poll, bounded by the holder's TTL).
   let subscriber: Promise<NodeRedisSubscriber> | undefined;
   const connectSubscriber = (): Promise<NodeRedisSubscriber> => {
-    subscriber ??= (async () => {
+    if (!subscriber) {
       const duplicate = (client as NodeRedisClient).duplicate?.() as NodeRedisSubscriber;
       duplicate.on("error", () => {});
-      await duplicate.connect();
-      return duplicate;
-    })();
+      const own = duplicate.connect().then(() => duplicate);
+      subscriber = own;
+      // It lives as long as the client: closing the client lets the process exit.
+      (client as { once?: (event: "end", listener: () => void) => unknown }).once?.("end", () => {
+        if (subscriber === own) subscriber = undefined;
+        void own.then((sub) => (sub.destroy ? sub.destroy() : sub.disconnect?.())).catch(() => {});
+      });
+    }
     return subscriber;
   };
   const releases = createReleaseListeners({

@@ -58,6 +58,8 @@ export interface AttemptOptions<D> {
   readonly deadlines: Deadlines;
   readonly classify: Classify<D>;
   readonly onNodeError: (error: NodeError) => void;
+  /** Nodes whose vote a granted decision also waits for (release: the nodes holding the keys). */
+  readonly awaitNodes?: ReadonlySet<number>;
 }
 
 /**
@@ -81,6 +83,7 @@ export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
   let missing = 0;
   let holderTtl = 0;
   let pending = membershipSize;
+  let awaited = options.awaitNodes?.size ?? 0;
   const kinds: (VoteKind | undefined)[] = new Array(membershipSize);
   let watchers: ((node: number, kind: VoteKind) => void)[] | undefined;
   let settleStats: (value: ExecutionStats) => void = () => {};
@@ -146,8 +149,9 @@ export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
       kinds[node] = kind;
       if (watchers) for (const watcher of watchers) watcher(node, kind);
       pending--;
+      if (options.awaitNodes?.has(node)) awaited--;
       if (!decided) {
-        if (stats.votesFor.size >= quorumSize) decide(true);
+        if (stats.votesFor.size >= quorumSize && awaited === 0) decide(true);
         else if (stats.votesAgainst.size > membershipSize - quorumSize) decide(false);
       }
       if (pending === 0) settleStats(stats);

@@ -241,8 +241,10 @@ export class MemoryRunner implements ScriptRunner {
     if (period > 0) {
       const marker = keys[keys.length - 1] as string;
       const now = Math.floor(this.#clock.now());
-      let born = Number(this.#live(marker)?.value);
-      if (Number.isNaN(born)) {
+      const entry = this.#live(marker);
+      this.#checkReserved(marker, entry);
+      let born = Number(entry?.value);
+      if (entry === undefined) {
         this.#store.set(marker, { value: String(now), expiresAt: Number.POSITIVE_INFINITY });
         born = now;
       }
@@ -253,13 +255,24 @@ export class MemoryRunner implements ScriptRunner {
     if (granted !== n) return [0, Math.max(0, -granted)];
     let highest = 0;
     if (fencing === "1") {
-      for (const key of keys.slice(n, 2 * n))
-        highest = Math.max(highest, Number(this.#live(key)?.value ?? 0));
+      for (const key of keys.slice(n, 2 * n)) {
+        const entry = this.#live(key);
+        this.#checkReserved(key, entry);
+        highest = Math.max(highest, Number(entry?.value ?? 0));
+      }
     }
     return [1, highest];
   }
 
+  /** Like the scripts: a reserved key holds digits and never expires, or it is not ours. */
+  #checkReserved(key: string, entry: { value: string; expiresAt: number } | undefined): void {
+    if (entry && !(/^\d+$/.test(entry.value) && entry.expiresAt === Number.POSITIVE_INFINITY)) {
+      throw new Error(`REDLOCK_RESERVED_KEY ${key} is reserved but holds something else`);
+    }
+  }
+
   #fence(keys: string[], token: number): number {
+    for (const key of keys) this.#checkReserved(key, this.#live(key));
     for (const key of keys) {
       if (Number(this.#live(key)?.value ?? 0) < token) {
         this.#store.set(key, { value: String(token), expiresAt: Number.POSITIVE_INFINITY });
