@@ -34,6 +34,7 @@ import {
 import type { ExecutionStats } from "./stats";
 import { type UsingRoutine, using } from "./using";
 import {
+  DEFAULT_MIN_DURATION,
   readSettings,
   validateDuration,
   validateLock,
@@ -89,6 +90,8 @@ export class Redlock extends TypedEmitter {
   readonly keyPrefix: string;
   /** The clock used for validity and timers. */
   readonly clock: Clock;
+  /** The shortest lock duration accepted, in ms (the `minDuration` option). */
+  readonly minDuration: number;
   readonly #runners: ScriptRunner[];
   readonly #names: string[];
   readonly #guard: { readonly period: number; readonly markerKey: string } | undefined;
@@ -139,6 +142,7 @@ export class Redlock extends TypedEmitter {
     this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
     this.keyPrefix = keyPrefix;
     this.clock = settings.clock ?? systemClock;
+    this.minDuration = settings.minDuration ?? DEFAULT_MIN_DURATION;
     this.#handoff = new Handoff(this.#runners, this.clock, this.settings.nodeTimeout);
     this.#deadlines = new Deadlines(this.clock);
     this.#guard = settings.restartGuard && {
@@ -191,7 +195,7 @@ export class Redlock extends TypedEmitter {
     settings?: AcquireSettings,
   ): Promise<Lock> {
     const names = validateResources(resources);
-    validateDuration(duration);
+    validateDuration(duration, this.minDuration);
     const options = readSettings(settings);
     const s = mergeSettings(this.settings, options);
     const driftMs = driftWithin(duration, s.driftFactor);
@@ -360,7 +364,7 @@ export class Redlock extends TypedEmitter {
    */
   async extend(existing: Lock, duration: number, settings?: AcquireSettings): Promise<Lock> {
     const { resources, value, state } = this.#lockParts(existing);
-    validateDuration(duration);
+    validateDuration(duration, this.minDuration);
     const options = readSettings(settings);
     const s = mergeSettings(this.settings, options);
     const driftMs = driftWithin(duration, s.driftFactor);
@@ -526,6 +530,16 @@ export class Redlock extends TypedEmitter {
     settingsOrRoutine: UsingSettings | UsingRoutine<T> | undefined,
     maybeRoutine?: UsingRoutine<T>,
   ): Promise<T> {
+    if (typeof settingsOrRoutine === "function" && maybeRoutine !== undefined) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          "INVALID_ROUTINE",
+          "using",
+          "settings come before the routine: using(resources, duration, settings, routine). " +
+            "Settings passed after the routine would be ignored; nothing was sent.",
+        ),
+      );
+    }
     const routine = typeof settingsOrRoutine === "function" ? settingsOrRoutine : maybeRoutine;
     const settings = typeof settingsOrRoutine === "function" ? undefined : settingsOrRoutine;
     return using(this, resources, duration, settings, routine);

@@ -48,6 +48,13 @@ export interface RedlockOptions extends Partial<Settings> {
    * @default ""
    */
   readonly keyPrefix?: string;
+  /**
+   * The shortest lock duration accepted, in milliseconds. A shorter one is refused with an
+   * `InvalidArgumentError`: it is almost always seconds passed as milliseconds (`5` for 5 s).
+   * Lower it in tests that need very short locks.
+   * @default 100
+   */
+  readonly minDuration?: number;
   /** Time source for validity and timers; replace it in tests. @default systemClock */
   readonly clock?: Clock;
   /**

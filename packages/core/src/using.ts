@@ -41,7 +41,7 @@ export async function using<T>(
   routine: UsingRoutine<T> | undefined,
 ): Promise<T> {
   const names = validateResources(resources);
-  validateDuration(duration);
+  validateDuration(duration, redlock.minDuration);
   // Read once: nothing the caller changes later alters what was checked.
   const options = readSettings(settings);
   if (typeof routine !== "function") {

@@ -73,13 +73,31 @@ function copyArray(value: unknown): unknown[] | undefined {
   }
 }
 
-/** Check a lock duration in milliseconds. */
-export function validateDuration(duration: unknown, argument = "duration"): number {
+/** The shortest lock duration accepted unless `minDuration` lowers it. */
+export const DEFAULT_MIN_DURATION = 100;
+
+/**
+ * Check a lock duration in milliseconds: a positive safe integer, at least `minimum`. A duration
+ * below the floor is almost always seconds passed as milliseconds, so the message says so.
+ */
+export function validateDuration(duration: unknown, minimum = 1, argument = "duration"): number {
   if (typeof duration !== "number" || !Number.isSafeInteger(duration) || duration <= 0) {
     throw new InvalidArgumentError(
       "INVALID_DURATION",
       argument,
       `expected a positive integer number of milliseconds, got ${typeName(duration)}.`,
+    );
+  }
+  if (duration < minimum) {
+    const hint =
+      duration * 1000 >= minimum && Number.isSafeInteger(duration * 1000)
+        ? ` Durations are milliseconds: did you mean ${duration * 1000}?`
+        : "";
+    throw new InvalidArgumentError(
+      "INVALID_DURATION",
+      argument,
+      `${duration} ms is below the minimum of ${minimum} ms.${hint} ` +
+        "(Tests may lower the minimum with the minDuration option.)",
     );
   }
   return duration;
@@ -108,6 +126,7 @@ const checks: Record<keyof Settings, Check> = {
 };
 
 const extraChecks: Record<string, Check> = {
+  minDuration: (v) => (Number.isSafeInteger(v) && v >= 1 ? undefined : "an integer ≥ 1"),
   acquireTimeout: positive,
   maxHoldTime: positive,
   maxExtensions: (v) => (Number.isSafeInteger(v) && v >= 0 ? undefined : "an integer ≥ 0"),
@@ -140,6 +159,7 @@ export function readSettings<T extends object>(settings: T | undefined, argument
       `expected an object, got ${typeName(settings)}.`,
     );
   }
+  refuseUnknownKeys(settings, argument);
   const copy: Record<string, unknown> = {};
   for (const key of SETTING_KEYS) {
     let value: unknown;
@@ -152,6 +172,76 @@ export function readSettings<T extends object>(settings: T | undefined, argument
   }
   validateSettings(copy, argument);
   return copy as T;
+}
+
+const KNOWN = new Set<string>(SETTING_KEYS);
+
+/** Names users reach for that mean one of ours. */
+const ALIASES: Record<string, string> = {
+  retries: "retryCount",
+  retryAttempts: "retryCount",
+  maxRetries: "retryCount",
+  attempts: "retryCount",
+  delay: "retryDelay",
+  retryInterval: "retryDelay",
+  jitter: "retryJitter",
+  timeout: "acquireTimeout",
+  waitTimeout: "acquireTimeout",
+  lockTimeout: "acquireTimeout",
+  prefix: "keyPrefix",
+  drift: "driftFactor",
+  extensionThreshold: "automaticExtensionThreshold",
+};
+
+/** Refuse a key no method reads, naming the closest known one. */
+function refuseUnknownKeys(settings: object, argument: string): void {
+  let keys: string[];
+  try {
+    keys = Object.keys(settings);
+  } catch {
+    throw new InvalidArgumentError("INVALID_SETTING", argument, "listing its keys threw.");
+  }
+  for (const key of keys) {
+    if (KNOWN.has(key)) continue;
+    const closest = ALIASES[key] ?? closestKey(key);
+    throw new InvalidArgumentError(
+      "UNKNOWN_SETTING",
+      `${argument}.${truncate(key)}`,
+      `there is no such setting${closest ? `; did you mean ${closest}?` : "."}`,
+    );
+  }
+}
+
+/** The known key within edit distance 3 of `key` (case-insensitive), if any. */
+function closestKey(key: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const known of KNOWN) {
+    const distance = editDistance(key.toLowerCase(), known.toLowerCase());
+    if (distance < bestDistance) {
+      best = known;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 3 || a.length > 64) return 99;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + cost,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 /**

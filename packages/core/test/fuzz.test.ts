@@ -94,6 +94,7 @@ const ALL_REASONS: readonly InvalidArgumentReason[] = [
   "DUPLICATE_RESOURCE",
   "INVALID_DURATION",
   "INVALID_SETTING",
+  "UNKNOWN_SETTING",
   "INVALID_THRESHOLD",
   "INVALID_SIGNAL",
   "INVALID_ROUTINE",
@@ -614,7 +615,7 @@ async function exercise(spec: OpSpec): Promise<void> {
   const world = newWorld();
   const { clock } = world;
   const spies = [new GrantingSpy("s0"), new GrantingSpy("s1"), new GrantingSpy("s2")];
-  const redlock = new Redlock(spies, { clock, retryJitter: 0 });
+  const redlock = new Redlock(spies, { clock, retryJitter: 0, minDuration: 1 });
   if (spec.op === "extend" || spec.op === "release") {
     world.held = await clock.settle(redlock.acquire(["held"], 10_000));
   }
@@ -815,7 +816,7 @@ describe(`fuzzing the public API (fast-check seed ${SEED})`, () => {
     const reasons: Record<Case["slot"], readonly InvalidArgumentReason[]> = {
       resources: ["NO_RESOURCES", "INVALID_RESOURCES", "EMPTY_RESOURCE", "DUPLICATE_RESOURCE"],
       duration: ["INVALID_DURATION"],
-      settings: ["INVALID_SETTING", "INVALID_SIGNAL"],
+      settings: ["INVALID_SETTING", "UNKNOWN_SETTING", "INVALID_SIGNAL"],
       lock: ["INVALID_LOCK"],
       routine: ["INVALID_ROUTINE"],
       threshold: ["INVALID_THRESHOLD"],
@@ -827,7 +828,7 @@ describe(`fuzzing the public API (fast-check seed ${SEED})`, () => {
           const world = newWorld();
           const { clock } = world;
           const spies = [new GrantingSpy("s0"), new GrantingSpy("s1"), new GrantingSpy("s2")];
-          const redlock = new Redlock(spies, { clock, retryJitter: 0 });
+          const redlock = new Redlock(spies, { clock, retryJitter: 0, minDuration: 1 });
           const held = await clock.settle(redlock.acquire(["held"], 10_000));
           for (const spy of spies) spy.calls = [];
           const mark = unhandled.length;
@@ -1002,7 +1003,7 @@ function memoryCluster(size: number, options: Record<string, unknown> = {}) {
   const clock = new QuickClock();
   const nodes = Array.from({ length: size }, (_, i) => new MemoryRunner({ name: `n${i}`, clock }));
   const recorders = nodes.map((node) => new Recorder(node));
-  const redlock = new Redlock(recorders, { clock, retryJitter: 0, ...options });
+  const redlock = new Redlock(recorders, { clock, retryJitter: 0, minDuration: 1, ...options });
   return { clock, nodes, recorders, redlock };
 }
 

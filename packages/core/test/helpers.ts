@@ -11,7 +11,7 @@ export function setup(nodes = 3, options: RedlockOptions = {}, { pubsub = true }
     { length: nodes },
     (_, i) => new MemoryRunner({ name: `n${i}`, clock, pubsub }),
   );
-  const redlock = new Redlock(runners, { retryJitter: 0, clock, ...options });
+  const redlock = new Redlock(runners, { retryJitter: 0, minDuration: 1, clock, ...options });
   return { clock, runners, redlock };
 }
 

@@ -66,7 +66,7 @@ function cluster(size: number, options: RedlockOptions = {}) {
   const clock = new FakeClock();
   const nodes = Array.from({ length: size }, (_, i) => new MemoryRunner({ name: `n${i}`, clock }));
   const probes = nodes.map((node) => new Probe(node, clock));
-  const redlock = new Redlock(probes, { clock, retryJitter: 0, ...options });
+  const redlock = new Redlock(probes, { clock, retryJitter: 0, minDuration: 1, ...options });
   return { clock, nodes, probes, redlock };
 }
 

@@ -32,7 +32,7 @@ function recorded(options: ConstructorParameters<typeof Redlock>[1] = {}) {
   const clock = new FakeClock();
   const nodes = [0, 1, 2].map((i) => new MemoryRunner({ name: `n${i}`, clock }));
   const recorders = nodes.map((node) => new Recorder(node));
-  const redlock = new Redlock(recorders, { clock, retryJitter: 0, ...options });
+  const redlock = new Redlock(recorders, { clock, retryJitter: 0, minDuration: 1, ...options });
   return { clock, nodes, recorders, redlock };
 }
 

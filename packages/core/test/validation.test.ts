@@ -57,6 +57,56 @@ describe("input validation", () => {
     expect(spy.calls).toBe(0);
   });
 
+  test.each([
+    [5, "did you mean 5000?"],
+    [30, "did you mean 30000?"],
+  ])("a duration of %i ms (seconds passed as milliseconds) is refused", async (duration, hint) => {
+    const error = await redlock.acquire(["a"], duration).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: "INVALID_DURATION", argument: "duration" });
+    expect((error as Error).message).toContain(hint);
+    await expect(redlock.using(["a"], duration, async () => 1)).rejects.toMatchObject({
+      reason: "INVALID_DURATION",
+    });
+    expect(spy.calls).toBe(0);
+  });
+
+  test("minDuration lowers the floor", async () => {
+    const lenient = new Redlock([spyRunner()], { minDuration: 5 });
+    expect(lenient.minDuration).toBe(5);
+    await expect(lenient.acquire(["a"], 4)).rejects.toMatchObject({ reason: "INVALID_DURATION" });
+    expect(() => new Redlock([spyRunner()], { minDuration: 0 })).toThrow(InvalidArgumentError);
+  });
+
+  test.each([
+    ["retries", "retryCount"],
+    ["retryAttempts", "retryCount"],
+    ["timeout", "acquireTimeout"],
+    ["retryDelayMs", "retryDelay"],
+    ["keyprefix", "keyPrefix"],
+  ])("an unknown setting %s is refused, naming %s", async (key, closest) => {
+    const perCall = await redlock.acquire(["a"], 1000, { [key]: 3 } as never).catch((e) => e);
+    expect(perCall).toMatchObject({ reason: "UNKNOWN_SETTING", argument: `settings.${key}` });
+    expect((perCall as Error).message).toContain(`did you mean ${closest}?`);
+    expect(() => new Redlock([spyRunner()], { [key]: 3 } as never)).toThrow(
+      expect.objectContaining({ reason: "UNKNOWN_SETTING" }),
+    );
+    expect(spy.calls).toBe(0);
+  });
+
+  test("using() with its settings after the routine is refused, naming the signature", async () => {
+    const call = () =>
+      (redlock.using as (...args: unknown[]) => Promise<unknown>)(["a"], 1000, async () => 1, {
+        retryCount: -1,
+        maxHoldTime: 60_000,
+      });
+    const error = await Promise.resolve()
+      .then(call)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: "INVALID_ROUTINE" });
+    expect((error as Error).message).toContain("using(resources, duration, settings, routine)");
+    expect(spy.calls).toBe(0);
+  });
+
   test("a failed extend leaves the lock it was given untouched", async () => {
     const expiration = lock.expiration;
     await expect(redlock.extend(lock, 0)).rejects.toBeInstanceOf(InvalidArgumentError);
