@@ -40,8 +40,6 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
       runs = await countRun(clients[0]!, job);
     } finally {
       released = await lock.release();
-      // Acquire and release are decided at quorum: let the slowest database hear them too.
-      ctx.waitUntil(Promise.all([...lock.attempts, ...released.attempts]));
     }
     const { outcome } = released;
     return Response.json({ run: runs, waited, attempts: lock.attempts.length, outcome });
@@ -50,10 +48,20 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     const status = code === "RESOURCE_LOCKED" ? 409 : 503;
     return Response.json({ error: code, message: (error as Error).message }, { status });
   } finally {
-    // Failed attempts release their partial grants in the background: keep the worker alive
-    // until those requests are done, after the response is sent.
-    ctx.waitUntil(redlock.idle());
+    // After the response: the slowest database still has to hear the acquire and release (they
+    // are decided at quorum), and failed attempts release their partial grants in the
+    // background, each once the request it undoes has settled. Keep the worker alive until
+    // all of it is done.
+    ctx.waitUntil(settle(redlock, clients[0]!, job));
   }
+}
+
+/** The request's background work; once it is done, the request counts itself as settled. */
+async function settle(redlock: Redlock, store: Redis, job: string): Promise<void> {
+  await redlock.idle();
+  // Resolves once no lock request is in flight (a REST client has no connection to close).
+  await redlock.quit();
+  await store.incr(`edge:${job}:settled`);
 }
 
 // biome-ignore lint/style/noDefaultExport: workerd calls the handlers of the default export.

@@ -29,6 +29,33 @@ const TYPESCRIPT = {
   edge: [".d.ts"],
 };
 
+/**
+ * `await using` on a lock of core and of each adapter (fixtures/disposable.ts) with neither
+ * lib.esnext.disposable nor @types/node: tsconfig name → test title. The declarations core ships
+ * for it merge with those of lib.esnext.disposable in the edge consumer and with those of
+ * @types/node in the others, which use `await using` too.
+ */
+const DISPOSABLE = {
+  disposable: 'lib ["ES2022", "DOM"]',
+  "disposable-default-lib": "the default lib of target ES2022",
+};
+
+/** fixtures/misuse/<name>.ts, each one wrong client → what the first error line must name. */
+const MISUSE = {
+  "ioredis-given-node-redis-client": "IoredisClientOrRunner",
+  "ioredis-given-node-redis-cluster": "IoredisClientOrRunner",
+  "ioredis-given-upstash-client": "IoredisClientOrRunner",
+  "ioredis-given-options": "IoredisClientOrRunner",
+  "ioredis-given-url": "IoredisClientOrRunner",
+  "node-redis-given-ioredis-client": "NodeRedisClientOrRunner",
+  "node-redis-given-upstash-client": "NodeRedisClientOrRunner",
+  "node-redis-given-options": "NodeRedisClientOrRunner",
+  "node-redis-given-urls": "NodeRedisClientOrRunner",
+  "upstash-given-ioredis-client": "UpstashClient",
+  "upstash-given-node-redis-client": "UpstashClient",
+  "upstash-given-options": "UpstashClient",
+};
+
 /** Declaration files every consumer reaches (the edge consumer imports no Node-only driver). */
 const DECLARATIONS = [
   "core/dist/index",
@@ -70,6 +97,40 @@ function run(command, args, cwd, timeout = 300_000) {
       },
     );
   });
+}
+
+/** Runs the consumers' tsc in the app; resolves with its exit code and output, even on errors. */
+function tsc(args) {
+  const bin = join(app, "node_modules", "typescript", "bin", "tsc");
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: app, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") reject(error);
+        else resolve({ code: error ? error.code : 0, output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
+
+/** tsc's `--pretty false` output as file → errors, each error its lines (head, then details). */
+function errorsByFile(output) {
+  const files = new Map();
+  let error;
+  for (const line of output.split(/\r?\n/)) {
+    const head = /^(.+?)\(\d+,\d+\): error TS\d+: /.exec(line);
+    if (head) {
+      error = [line];
+      files.set(head[1], [...(files.get(head[1]) ?? []), error]);
+    } else if (error && line.startsWith(" ")) {
+      error.push(line);
+    } else {
+      error = undefined;
+    }
+  }
+  return files;
 }
 
 async function readJson(file) {
@@ -236,6 +297,50 @@ describe("TypeScript consumers", { concurrency: true }, () => {
           assert.deepEqual(files, [], `no ${extension} files under ${config}`);
         }
       }
+    });
+  }
+});
+
+describe("await using a lock", { concurrency: true }, () => {
+  for (const [config, title] of Object.entries(DISPOSABLE)) {
+    test(`${title}, no Node types (tsconfig.${config}.json)`, async () => {
+      const { code, output } = await tsc(["-p", `tsconfig.${config}.json`, "--listFiles"]);
+      const files = output.split(/\r?\n/);
+      const errors = files.filter((line) => !line.startsWith("/")).join("\n");
+      assert.equal(code, 0, `tsconfig.${config}.json does not compile:\n${errors}`);
+      const loaded = (pattern) => files.some((file) => pattern.test(file));
+      assert.ok(!loaded(/[\\/]@types[\\/]node[\\/]/), "@types/node is not loaded");
+      assert.ok(!loaded(/lib\.esnext\.disposable\.d\.ts$/), "lib.esnext.disposable is not loaded");
+    });
+  }
+});
+
+describe("a wrong client fails to compile, and the first error line says what was expected", () => {
+  let compiled;
+  const compile = () => {
+    compiled ??= tsc(["-p", "tsconfig.misuse.json", "--pretty", "false"]);
+    return compiled;
+  };
+
+  test("every fixture in misuse/ is listed", async () => {
+    const listed = await readdir(join(fixtures, "misuse"));
+    assert.deepEqual(
+      listed.map((file) => file.replace(/\.ts$/, "")).sort(),
+      Object.keys(MISUSE).sort(),
+    );
+  });
+
+  for (const [fixture, expected] of Object.entries(MISUSE)) {
+    test(`${fixture}: names ${expected}`, async () => {
+      const { code, output } = await compile();
+      assert.notEqual(code, 0, "tsc reports the wrong clients");
+      const errors = errorsByFile(output).get(`misuse/${fixture}.ts`) ?? [];
+      assert.equal(errors.length, 1, `one error in misuse/${fixture}.ts; tsc printed:\n${output}`);
+      const [lines] = errors;
+      const text = lines.join("\n");
+      assert.ok(lines[0].includes(expected), `the first line names ${expected}:\n${text}`);
+      assert.ok(lines.length <= 3, `a short error, not a chain of driver types:\n${text}`);
+      assert.doesNotMatch(text, /IteratorResult|\[Symbol\.iterator\]/, "no chain through Iterable");
     });
   }
 });

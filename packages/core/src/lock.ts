@@ -25,6 +25,29 @@ export interface LockState {
   readonly fencingToken?: number;
 }
 
+declare global {
+  // What `await using` needs, declared as lib.esnext.disposable and @types/node declare it (the
+  // declarations merge), so that a consumer compiling with an ES2022 lib needs neither.
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+  interface Disposable {
+    [Symbol.dispose](): void;
+  }
+  interface AsyncDisposable {
+    [Symbol.asyncDispose](): PromiseLike<void>;
+  }
+}
+
+/**
+ * `Symbol.asyncDispose`, or on a runtime without it (Node 20 before 20.4) the symbol Node
+ * installs there, so that `Lock` never gets a method named "undefined".
+ */
+const asyncDispose: typeof Symbol.asyncDispose =
+  (Symbol.asyncDispose as typeof Symbol.asyncDispose | undefined) ??
+  (Symbol.for("nodejs.asyncDispose") as typeof Symbol.asyncDispose);
+
 /** Passed to the constructor by {@link handleFor}: the handle's binding is set afterwards. */
 const INTERNAL: unique symbol = Symbol("redlock.internal");
 
@@ -148,7 +171,7 @@ export class Lock implements AsyncDisposable {
   }
 
   /** Release on scope exit: `await using lock = await redlock.acquire(["a"], 5000)`. */
-  async [Symbol.asyncDispose](): Promise<void> {
+  async [asyncDispose](): Promise<void> {
     await this.release();
   }
 }

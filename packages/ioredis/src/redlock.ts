@@ -13,6 +13,13 @@ import {
 } from "./runner";
 
 /**
+ * What `Redlock` from `@redlock/ioredis` takes for each node: an ioredis `Redis` or `Cluster`
+ * client (ioredis 5 or 6), or a runner from `createIoredisRunner`. Named so that a compiler
+ * error about a wrong client says what was expected.
+ */
+export type IoredisClientOrRunner = IoredisClient | ScriptRunner;
+
+/**
  * Redlock over ioredis clients: each `Redis` or `Cluster` client is one node. The drop-in
  * replacement for node-redlock v5's `new Redlock(clients, settings, scripts)`.
  *
@@ -33,7 +40,8 @@ export class Redlock extends CoreRedlock {
    *   setting
    */
   constructor(
-    clients: Iterable<IoredisClient | ScriptRunner>,
+    // With the array type, a wrong entry of an array literal is reported on that entry.
+    clients: readonly IoredisClientOrRunner[] | Iterable<IoredisClientOrRunner>,
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {

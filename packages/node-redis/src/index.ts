@@ -6,7 +6,7 @@ export type {
   NodeRedisCommandOptions,
   NodeRedisSubscriber,
 } from "./client";
-export { Redlock } from "./redlock";
+export { type NodeRedisClientOrRunner, Redlock } from "./redlock";
 export {
   createNodeRedisRunner,
   type NodeRedisRunner,

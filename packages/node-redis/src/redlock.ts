@@ -9,6 +9,14 @@ import { isNodeRedisClient, type NodeRedisClientLike } from "./client";
 import { createNodeRedisRunner } from "./runner";
 
 /**
+ * What `Redlock` from `@redlock/node-redis` takes for each node: a node-redis client from
+ * `createClient()` or `createCluster()` (redis 4, 5 or 6), or a runner from
+ * `createNodeRedisRunner`. Named so that a compiler error about a wrong client says what was
+ * expected.
+ */
+export type NodeRedisClientOrRunner = NodeRedisClientLike | ScriptRunner;
+
+/**
  * `Redlock` from `@redlock/core` taking node-redis clients: each client or cluster (connected
  * with `await client.connect()`) is one independent node. Runners from
  * {@link createNodeRedisRunner} are accepted as they are, for per-node options.
@@ -29,7 +37,8 @@ export class Redlock extends CoreRedlock {
    *   constructor does
    */
   constructor(
-    clients: Iterable<NodeRedisClientLike | ScriptRunner>,
+    // With the array type, a wrong entry of an array literal is reported on that entry.
+    clients: readonly NodeRedisClientOrRunner[] | Iterable<NodeRedisClientOrRunner>,
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {

@@ -114,6 +114,7 @@ export class UpstashBridge implements Closeable {
   private readonly redis: Redis;
   private _port = 0;
   private delayMs = 0;
+  private delays = 0;
   private dropRequests = 0;
   private dropResponses = 0;
   private failures = 0;
@@ -171,9 +172,10 @@ export class UpstashBridge implements Closeable {
     return `http://${LOOPBACK}:${this._port}`;
   }
 
-  /** Wait `ms` before handling each request (0 turns it off). */
-  delay(ms: number): void {
+  /** Wait `ms` before handling each of the next `times` requests (0 ms turns it off). */
+  delay(ms: number, times = Number.POSITIVE_INFINITY): void {
     this.delayMs = Math.max(0, ms);
+    this.delays = times;
   }
 
   /** Destroy the socket of the next `times` requests without running them. */
@@ -194,6 +196,7 @@ export class UpstashBridge implements Closeable {
 
   clearFaults(): void {
     this.delayMs = 0;
+    this.delays = 0;
     this.dropRequests = 0;
     this.dropResponses = 0;
     this.failures = 0;
@@ -232,7 +235,10 @@ export class UpstashBridge implements Closeable {
       this.send(res, status, body);
     };
 
-    if (this.delayMs > 0) await sleep(this.delayMs);
+    if (this.delayMs > 0 && this.delays > 0) {
+      this.delays--;
+      await sleep(this.delayMs);
+    }
     if (this.dropRequests > 0) {
       this.dropRequests--;
       record.outcome = "dropped-request";

@@ -23,18 +23,21 @@ test("delay adds latency to existing connections, per direction", async () => {
   const proxy = await startFaultProxy(node);
   const redis = client(proxy.url);
   await redis.ping();
-  const base = await timed(redis.ping());
   proxy.delay(100);
   const both = await timed(redis.ping());
-  proxy.delay(100, "toClient");
-  const one = await timed(redis.ping());
-  proxy.pass();
-  const after = await timed(redis.ping());
-  expect(base.ms).toBeLessThan(100);
   expect(both.ms).toBeGreaterThanOrEqual(190);
-  expect(one.ms).toBeGreaterThanOrEqual(95);
-  expect(one.ms).toBeLessThan(both.ms);
-  expect(after.ms).toBeLessThan(100);
+  // Towards the client only: the command reaches the server while its reply is held.
+  proxy.delay(60_000, "toClient");
+  const popped = client(node.url).blpop("dir", 0);
+  let replied = false;
+  const pushed = redis.rpush("dir", "x").finally(() => {
+    replied = true;
+  });
+  expect(await popped).toEqual(["dir", "x"]);
+  expect(replied).toBe(false);
+  // Back to pass: the held reply is delivered at once, not after the delay.
+  proxy.pass();
+  expect(await pushed).toBe(1);
   await proxy.close();
 });
 
@@ -58,6 +61,9 @@ test("blackhole times out; held bytes arrive after healing", async () => {
   const fresh = client(proxy.url, { commandTimeout: 200 });
   expect(String((await timed(fresh.ping())).error)).toMatch(/timed out/i);
   proxy.pass();
+  // The held SET reaches the server ahead of this GET on the same connection; the GET gets no
+  // 200 ms deadline, which a loaded machine may miss.
+  delete redis.options.commandTimeout;
   expect(await redis.get("bh")).toBe("late");
   await proxy.close();
 });
@@ -67,17 +73,17 @@ test("reset errors fast on existing and new connections", async () => {
   const redis = client(proxy.url);
   await redis.ping();
   proxy.blackhole();
-  const inFlight = timed(redis.ping());
-  await new Promise((r) => setTimeout(r, 20));
-  const resetAt = performance.now();
+  // "Fast" is shown by the error, not by a clock: neither client has a command timeout, so
+  // without the reset both would wait forever, and a connect timeout would be an ETIMEDOUT.
+  const inFlight = redis.ping().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   proxy.reset();
-  const existing = await inFlight;
-  expect(String(existing.error)).toMatch(/ECONNRESET|Connection is closed/);
-  expect(performance.now() - resetAt).toBeLessThan(150);
+  expect(String(await inFlight)).toMatch(/ECONNRESET|Connection is closed/);
   const fresh = client(proxy.url, { lazyConnect: true });
   const attempt = await timed(fresh.connect().then(() => fresh.ping()));
   expect(String(attempt.error)).toMatch(/ECONNRESET|Connection is closed/);
-  expect(attempt.ms).toBeLessThan(150);
   proxy.pass();
   expect(await client(proxy.url).ping()).toBe("PONG");
   await proxy.close();

@@ -213,6 +213,17 @@ test("delay hook adds latency", async () => {
   expect(slow.ms).toBeGreaterThanOrEqual(145);
 });
 
+test("delay(ms, times) delays only the next `times` requests", async () => {
+  bridge.delay(4000, 1);
+  const slow = upstash.get("k");
+  await eventually(async () => expect(bridge.requests).toHaveLength(1));
+  expect(await upstash.set("k", "v")).toBe("OK");
+  // The second request was answered while the first one still waits.
+  expect(bridge.requests.map((r) => r.status)).toEqual([undefined, 200]);
+  expect(await slow).toBe("v");
+  expect(bridge.requests.map((r) => r.status)).toEqual([200, 200]);
+});
+
 test("Redis unreachable answers 500 quickly", async () => {
   const other = await startRedis();
   const b = await startUpstashBridge({ redisUrl: other.url, token: "t" });

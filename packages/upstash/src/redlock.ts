@@ -26,7 +26,8 @@ export class Redlock extends CoreRedlock {
    *   no clients (`NO_RUNNERS`), or a bad setting
    */
   constructor(
-    clients: Iterable<UpstashClient>,
+    // With the array type, a wrong entry of an array literal is reported on that entry.
+    clients: readonly UpstashClient[] | Iterable<UpstashClient>,
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {

@@ -1,7 +1,7 @@
 import {
   InvalidArgumentError,
   type LockScript,
-  MAX_DURATION,
+  MAX_TIMER_DELAY,
   NodeError,
   NodeTimeoutError,
   type ScriptRunner,
@@ -25,8 +25,9 @@ export interface UpstashClient {
 /** Options of {@link createUpstashRunner}. */
 export interface UpstashRunnerOptions {
   /**
-   * The node's name in errors and events.
-   * @default "upstash:" followed by the origin of the client's URL (never its token)
+   * The node's name in errors and events; it identifies the database, and `Redlock` refuses two
+   * runners with the same name.
+   * @default "upstash:" followed by the origin and path of the client's URL (never its token)
    */
   readonly name?: string;
   /**
@@ -50,12 +51,16 @@ const REDACTED = "[redacted]";
  * Runs `EVALSHA` and falls back to `EVAL` when the database reports `NOSCRIPT`. Failures are
  * wrapped in `NodeError` (the client's error as `cause`); a reply that does not come within
  * `timeout` rejects with `NodeTimeoutError`. The client's token never appears in a name or an
- * error: the client's URL contributes only its origin, and the token is redacted from any
- * error text that contains it.
+ * error: the client's URL contributes only its origin and path, and the token is redacted from
+ * any error text that contains it.
  *
  * The client's defaults (auto-pipelining, automatic deserialization, retries) can stay on. Do
  * not give it a fixed `signal`: once that aborts, every request resolves to `null` or fails.
  * This runner has its own timeout.
+ *
+ * Requests for one lock value go out in order: a call waits until the runner's earlier requests
+ * with that value have settled, so a release lands after the acquire it undoes. `quit()`
+ * resolves once no acquire, extend or release is in flight.
  *
  * @param client a `Redis` instance from `@upstash/redis`
  * @param options the node's name and reply timeout
@@ -76,16 +81,16 @@ export function createUpstashRunner(
   }
   const timeout = options.timeout ?? 5000;
   const explicit = options.timeout !== undefined;
-  if (typeof timeout !== "number" || !(timeout > 0 && timeout <= MAX_DURATION)) {
+  if (typeof timeout !== "number" || !(timeout > 0 && timeout <= MAX_TIMER_DELAY)) {
     throw new InvalidArgumentError(
       "INVALID_SETTING",
       "options.timeout",
-      `expected a number of milliseconds in (0, ${MAX_DURATION}].`,
+      `expected a number of milliseconds in (0, ${MAX_TIMER_DELAY}].`,
     );
   }
   const details = (client as HttpDetails).client;
   const token = tokenOf(details?.headers);
-  const name = options.name ?? defaultName(details?.baseUrl);
+  const name = options.name ?? defaultName(details?.baseUrl, token);
   const fail = (error: unknown) => {
     const clean = redact(error, token);
     const message = isError(clean) ? clean.message : String(clean);
@@ -94,16 +99,54 @@ export function createUpstashRunner(
     return new NodeError(name, message.split(", command was: ")[0] as string, { cause: clean });
   };
 
-  return {
+  // Separate HTTP requests are not ordered like commands on one connection, and a request
+  // given up on may still run later. So a call waits for this runner's requests still in flight
+  // with the same lock value (ARGV[1]): the release of an abandoned attempt never lands before
+  // the acquire it undoes. Each value's entry settles after its latest request, then goes.
+  const inFlight = new Map<string, Promise<void>>();
+  const track = (value: string, request: Promise<unknown>) => {
+    const settled = request.then(noop, noop);
+    inFlight.set(value, settled);
+    void settled.then(() => {
+      if (inFlight.get(value) === settled) inFlight.delete(value);
+    });
+  };
+
+  const runner: ScriptRunner = {
     name,
     run(script, keys, args, runOptions) {
-      const send = (stopped: () => boolean) =>
-        evaluate(client, script, [...keys], [...args], stopped);
+      const value = script.name !== "fence" && args.length > 0 ? String(args[0]) : undefined;
+      const earlier = value === undefined ? undefined : inFlight.get(value);
+      // A release goes out (EVAL fallback included) even once core stopped waiting: landing
+      // late is harmless, and it may be what undoes an acquire that landed late.
+      const release = script.name === "release";
+      const send = (stopped: () => boolean) => {
+        const givenUp = release ? () => false : stopped;
+        const evaluated = () => evaluate(client, script, [...keys], [...args], givenUp);
+        // An acquire or extend whose caller stopped waiting before its turn is not sent.
+        const request = earlier
+          ? earlier.then(() => (givenUp() ? Promise.reject(NOT_SENT) : evaluated()))
+          : evaluated();
+        if (value !== undefined) track(value, request);
+        return request;
+      };
       return withTimeout(send, name, explicit, timeout, fail, runOptions?.signal);
     },
-    async quit() {},
+    // Nothing to close over HTTP: resolves once every acquire, extend and release in flight has
+    // settled, including releases still waiting for the request they undo.
+    async quit() {
+      while (inFlight.size > 0) await Promise.all(inFlight.values());
+    },
   };
+  IN_FLIGHT.set(runner, inFlight);
+  return runner;
 }
+
+/** Each runner's requests in flight, by lock value; read by tests. @internal */
+export const IN_FLIGHT = new WeakMap<ScriptRunner, ReadonlyMap<string, Promise<void>>>();
+
+const NOT_SENT = new Error("not sent: the caller stopped waiting");
+const noop = () => {};
 
 /** Also used to validate the clients given to `Redlock`. @internal */
 export const CLIENT_HINT = "expected an @upstash/redis client (new Redis({ url, token })).";
@@ -140,8 +183,8 @@ async function evaluate(
 /**
  * Settle with the reply of `send()` unless `timeout` ms pass first or core aborts `signal`.
  * The request itself cannot be cancelled without changing the user's client, so a late reply
- * is dropped; a late reply to an acquire is harmless because core releases what it may have
- * written.
+ * is dropped; what a late acquire wrote is undone by core's release, which `run` sends only
+ * once the acquire's request has settled.
  */
 function withTimeout(
   send: (stopped: () => boolean) => Promise<unknown>,
@@ -189,10 +232,20 @@ function isError(value: unknown): value is Error {
   );
 }
 
-function defaultName(baseUrl: unknown): string {
+/**
+ * `upstash:` and the REST URL without credentials: its origin and path (two databases behind one
+ * proxy differ by path), never user info, query, fragment or the token.
+ */
+function defaultName(baseUrl: unknown, token: string | undefined): string {
   if (typeof baseUrl === "string") {
     try {
-      return `upstash:${new URL(baseUrl).origin}`;
+      const url = new URL(baseUrl);
+      const path = url.pathname
+        .replace(/\/+$/, "")
+        .split("/")
+        .map((segment) => (token && segment === token ? REDACTED : segment))
+        .join("/");
+      return `upstash:${url.origin}${path}`;
     } catch {}
   }
   return "upstash";

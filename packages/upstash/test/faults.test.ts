@@ -187,6 +187,8 @@ describe.each(drivers)("%s", (_label, make: ClientFactory) => {
     expect(nodeError).toBeInstanceOf(NodeTimeoutError);
     expect(nodeError.message).toBe(`[${name()}] no reply within 100 ms`);
     expectNoSecret([db().bridge.token], error, events);
+    // The release of the failed attempt goes out once its acquire settled: let both land.
+    await redlock.quit();
   });
 
   test("stops waiting when the signal aborts, and sends nothing more (no EVAL fallback) afterwards", async () => {
@@ -226,8 +228,9 @@ describe.each(drivers)("%s", (_label, make: ClientFactory) => {
     db().bridge.delay(300);
     const error = await rejection(redlock.acquire("b", 5000));
     expect(nodeErrorOf(error)).toBeInstanceOf(NodeTimeoutError);
-    // Core also sends a release of the failed attempt, itself aborted after 150 ms.
-    await sleep(400);
+    // Core also sends a release of the failed attempt, itself aborted after 150 ms; the runner
+    // sends it once the acquire's request settled. redlock.quit() waits for both.
+    await redlock.quit();
     expect(ours()).toHaveLength(4);
     const cleared = new Set(clearSpy.mock.calls.map(([handle]) => handle));
     for (const handle of ours()) expect(cleared.has(handle)).toBe(true);

@@ -56,7 +56,7 @@ describe.each(drivers)("%s", (_label, make) => {
     const result = await allVotes(await extended.release());
     expect(result.outcome).toBe("released");
     for (const { node } of used) expect(await call(node, "EXISTS", "a", "b")).toBe(0);
-    expect((await extended.release()).outcome).toBe("expired");
+    expect((await extended.release()).outcome).toBe("already-released");
 
     const again = await redlock.acquire("b", 1000);
     await again.release();
@@ -105,13 +105,13 @@ describe.each(drivers)("%s", (_label, make) => {
     expect(await runner.run(script("return ARGV[1] .. KEYS[1]"), ["k"], [12])).toBe("12k");
   });
 
-  test("names the runner after the URL's origin and accepts a name and a timeout", () => {
+  test("names the runner after the URL's origin and path and accepts a name and a timeout", () => {
     const db = databases[0]!;
     const client = clientFor(make, db);
     expect(createUpstashRunner(client).name).toBe(`upstash:${db.bridge.url}`);
     expect(createUpstashRunner(client, { name: "eu-1", timeout: 10 }).name).toBe("eu-1");
     const withPath = make({ url: `http://user:pw@127.0.0.1:${db.bridge.port}/x/`, token: "t" });
-    expect(createUpstashRunner(withPath).name).toBe(`upstash:${db.bridge.url}`);
+    expect(createUpstashRunner(withPath).name).toBe(`upstash:${db.bridge.url}/x`);
   });
 
   test("redlock.quit() resolves and leaves the REST client usable", async () => {
