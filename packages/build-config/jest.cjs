@@ -1,6 +1,7 @@
 /**
  * Base Jest options: TypeScript tests compiled by ts-jest to CommonJS, with the
- * repository's strict settings kept but module syntax relaxed for the test runtime.
+ * repository's strict settings kept but module syntax relaxed for the test runtime. Every test
+ * must make an assertion (see jest-setup.cjs).
  * @param {import("jest").Config} [overrides]
  * @returns {import("jest").Config}
  */
@@ -9,6 +10,7 @@ function jestConfig(overrides = {}) {
     testEnvironment: "node",
     roots: ["<rootDir>/test"],
     testMatch: ["**/*.test.ts"],
+    setupFilesAfterEnv: [require.resolve("./jest-setup.cjs")],
     transform: {
       "^.+\\.ts$": [
         "ts-jest",

@@ -12,6 +12,7 @@ export type RedlockErrorCode =
   | "LOCK_LOST"
   | "NODE_ERROR"
   | "NODE_TIMEOUT"
+  | "NODE_UNREACHABLE"
   | "UNEXPECTED_REPLY"
   | "LOCK_CONFLICT"
   | "LOCK_MISSING"
@@ -166,6 +167,18 @@ export class NodeTimeoutError extends NodeError {
   override name = "NodeTimeoutError";
   constructor(node: string, timeoutMs: number) {
     super(node, `no reply within ${timeoutMs} ms`, { code: "NODE_TIMEOUT" });
+  }
+}
+
+/**
+ * One node could not be reached at all, and the driver knew it at once: the connection was
+ * refused, the client is closed, or it was never connected. The message says what to do. Unlike
+ * {@link NodeTimeoutError} (a silent node), nothing was waited for; it counted as a vote against.
+ */
+export class NodeUnreachableError extends NodeError {
+  override name = "NodeUnreachableError";
+  constructor(node: string, message: string, options?: { cause?: unknown }) {
+    super(node, message, { ...options, code: "NODE_UNREACHABLE" });
   }
 }
 

@@ -12,6 +12,7 @@ export {
   NodeError,
   NodeRestartedError,
   NodeTimeoutError,
+  NodeUnreachableError,
   QuorumUnreachableError,
   RedlockError,
   type RedlockErrorCode,

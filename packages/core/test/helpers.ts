@@ -27,3 +27,11 @@ export function spyRunner(name = "spy"): ScriptRunner & { calls: number } {
   };
   return runner;
 }
+
+/**
+ * Timeout of a test that does much CPU work on fake time (a fast-check property with many runs,
+ * thousands of fake-clock steps). Its outcome does not depend on speed, but the work takes a
+ * second or more on an idle core: jest's 5 s default, a wall-clock limit, fails it on a loaded
+ * machine. This one only bounds a hang.
+ */
+export const CPU_BOUND_TIMEOUT = 60_000;

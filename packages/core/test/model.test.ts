@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { type Lock, Redlock } from "../src";
 import { FakeClock, MemoryRunner } from "../src/testing";
+import { CPU_BOUND_TIMEOUT } from "./helpers";
 
 /** Fixed in CI; override with FC_SEED=<int> to explore. Printed in every test title. */
 const SEED = seedFromEnv(0x6d0d_e15a);
@@ -268,17 +269,25 @@ function safety(policy: RestartPolicy) {
 }
 
 describe(`model-based mutual exclusion, 5 nodes (fast-check seed ${SEED})`, () => {
-  test("restarts delayed ≥ max TTL: two clients never both hold a valid lock", async () => {
-    await fc.assert(safety("delayed"), { numRuns: 50 });
-  });
+  test(
+    "restarts delayed ≥ max TTL: two clients never both hold a valid lock",
+    async () => {
+      await expect(fc.assert(safety("delayed"), { numRuns: 50 })).resolves.toBeUndefined();
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 
-  test("immediate restarts without persistence: the checker finds a double holder", async () => {
-    const details = await fc.check(safety("immediate"), { numRuns: 500, endOnFailure: true });
-    if (!details.failed) {
-      throw new Error(
-        `expected a counterexample with immediate restarts (seed ${details.seed}, ${details.numRuns} runs); none found`,
-      );
-    }
-    expect(String(details.errorInstance)).toMatch(/Both clients hold/);
-  });
+  test(
+    "immediate restarts without persistence: the checker finds a double holder",
+    async () => {
+      const details = await fc.check(safety("immediate"), { numRuns: 500, endOnFailure: true });
+      if (!details.failed) {
+        throw new Error(
+          `expected a counterexample with immediate restarts (seed ${details.seed}, ${details.numRuns} runs); none found`,
+        );
+      }
+      expect(String(details.errorInstance)).toMatch(/Both clients hold/);
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 });

@@ -15,6 +15,7 @@ import {
   validity,
 } from "../src";
 import { FakeClock, MemoryRunner } from "../src/testing";
+import { CPU_BOUND_TIMEOUT } from "./helpers";
 
 /** Fixed in CI; override with FC_SEED=<int> to explore. Printed in every test title. */
 const SEED = seedFromEnv(0x2b1d_7a31);
@@ -137,30 +138,34 @@ describe(`quorum (fast-check seed ${SEED})`, () => {
     }
   });
 
-  test("Redlock acquires with N − quorum nodes down and not with one more", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc
-          .integer({ min: 1, max: 7 })
-          .chain((n) =>
-            fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: 0 })),
-          ),
-        async ([n, down]) => {
-          const { clock, nodes, redlock } = cluster(n);
-          for (const i of down) nodes[i]!.faults.down = true;
-          const result = await clock.settle(
-            outcome(redlock.acquire([KEY], 1000, { retryCount: 0 })),
-          );
-          if (down.length <= n - quorum(n)) expect(result.ok).toBe(true);
-          else {
-            expect(result.ok).toBe(false);
-            if (!result.ok) expect(result.error).toBeInstanceOf(QuorumUnreachableError);
-          }
-        },
-      ),
-      { numRuns: 30 },
-    );
-  });
+  test(
+    "Redlock acquires with N − quorum nodes down and not with one more",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc
+            .integer({ min: 1, max: 7 })
+            .chain((n) =>
+              fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: 0 })),
+            ),
+          async ([n, down]) => {
+            const { clock, nodes, redlock } = cluster(n);
+            for (const i of down) nodes[i]!.faults.down = true;
+            const result = await clock.settle(
+              outcome(redlock.acquire([KEY], 1000, { retryCount: 0 })),
+            );
+            if (down.length <= n - quorum(n)) expect(result.ok).toBe(true);
+            else {
+              expect(result.ok).toBe(false);
+              if (!result.ok) expect(result.error).toBeInstanceOf(QuorumUnreachableError);
+            }
+          },
+        ),
+        { numRuns: 30 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 });
 
 type NodeState = "free" | "foreign" | "down" | "paused";
@@ -226,52 +231,60 @@ async function runDecision(states: readonly NodeState[]) {
 describe(`decision function over MemoryRunners (fast-check seed ${SEED})`, () => {
   const timeout = Math.min(NODE_TIMEOUT, DURATION - drift(DURATION, 0.01));
 
-  test("succeeds iff free nodes ≥ quorum; error class follows failure(); partial grants released", async () => {
-    await fc.assert(
-      fc.asyncProperty(nodeStates, async (states) => {
-        const { clock, nodes, probes, result, settledAt } = await runDecision(states);
-        const expected = expectedDecision(states, timeout);
-        expect(result.ok).toBe(expected.granted);
+  test(
+    "succeeds iff free nodes ≥ quorum; error class follows failure(); partial grants released",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(nodeStates, async (states) => {
+          const { clock, nodes, probes, result, settledAt } = await runDecision(states);
+          const expected = expectedDecision(states, timeout);
+          expect(result.ok).toBe(expected.granted);
 
-        if (result.ok) {
+          if (result.ok) {
+            expect(settledAt).toBe(0);
+            expect(result.lock.remainingTime()).toBe(validity(DURATION, 0, 0.01));
+            states.forEach((state, i) => {
+              const held = nodes[i]!.get(KEY);
+              if (state === "free") expect(held).toBe(result.lock.value);
+              else if (state === "foreign") expect(held).toBe(FOREIGN);
+              else expect(held).toBeUndefined();
+            });
+            return;
+          }
+
+          expect(result.error).toBeInstanceOf(expected.errorClass!);
+          // The decision is the moment the release of partial grants goes out (or the rejection,
+          // when no release is needed).
+          const releaseSent = probes.flatMap((p) => p.calls).find((c) => c.script === "release");
+          expect(releaseSent?.at ?? settledAt).toBe(expected.decidedAt);
+          for (const [i, state] of states.entries()) {
+            if (state !== "paused") expect([undefined, FOREIGN]).toContain(nodes[i]!.get(KEY));
+          }
+          // Queued calls run in order on resume: the late grant is undone by the queued release.
+          for (const node of nodes) node.resume();
+          await clock.advance(0);
+          for (const node of nodes) expect([undefined, FOREIGN]).toContain(node.get(KEY));
+        }),
+        { numRuns: 80 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
+
+  test(
+    "an outcome that is certain at once settles with no fake time passing",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(nodeStates, async (states) => {
+          fc.pre(expectedDecision(states, timeout).certainAtOnce);
+          const { settledAt } = await runDecision(states);
           expect(settledAt).toBe(0);
-          expect(result.lock.remainingTime()).toBe(validity(DURATION, 0, 0.01));
-          states.forEach((state, i) => {
-            const held = nodes[i]!.get(KEY);
-            if (state === "free") expect(held).toBe(result.lock.value);
-            else if (state === "foreign") expect(held).toBe(FOREIGN);
-            else expect(held).toBeUndefined();
-          });
-          return;
-        }
-
-        expect(result.error).toBeInstanceOf(expected.errorClass!);
-        // The decision is the moment the release of partial grants goes out (or the rejection,
-        // when no release is needed).
-        const releaseSent = probes.flatMap((p) => p.calls).find((c) => c.script === "release");
-        expect(releaseSent?.at ?? settledAt).toBe(expected.decidedAt);
-        for (const [i, state] of states.entries()) {
-          if (state !== "paused") expect([undefined, FOREIGN]).toContain(nodes[i]!.get(KEY));
-        }
-        // Queued calls run in order on resume: the late grant is undone by the queued release.
-        for (const node of nodes) node.resume();
-        await clock.advance(0);
-        for (const node of nodes) expect([undefined, FOREIGN]).toContain(node.get(KEY));
-      }),
-      { numRuns: 80 },
-    );
-  });
-
-  test("an outcome that is certain at once settles with no fake time passing", async () => {
-    await fc.assert(
-      fc.asyncProperty(nodeStates, async (states) => {
-        fc.pre(expectedDecision(states, timeout).certainAtOnce);
-        const { settledAt } = await runDecision(states);
-        expect(settledAt).toBe(0);
-      }),
-      { numRuns: 80 },
-    );
-  });
+        }),
+        { numRuns: 80 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 });
 
 describe(`validity and drift (fast-check seed ${SEED})`, () => {
@@ -293,47 +306,56 @@ describe(`validity and drift (fast-check seed ${SEED})`, () => {
     );
   });
 
-  test("slow nodes: a lock is never returned with remainingTime() ≤ 0", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.nat({ max: 1500 }), { minLength: 1, maxLength: 5 }),
-        fc.integer({ min: 20, max: 1500 }),
-        fc.integer({ min: 1, max: 2000 }),
-        fc.constantFrom(0, 0.01, 0.05, 0.2),
-        async (latencies, duration, nodeTimeout, driftFactor) => {
-          const driftMs = drift(duration, driftFactor);
-          fc.pre(duration > driftMs);
-          const { clock, nodes, redlock } = cluster(latencies.length, { nodeTimeout, driftFactor });
-          latencies.forEach((latency, i) => {
-            nodes[i]!.faults.latency = latency;
-          });
-          const result = await clock.settle(
-            outcome(redlock.acquire([KEY], duration, { retryCount: 0 })),
-          );
-          const elapsed = clock.now();
+  test(
+    "slow nodes: a lock is never returned with remainingTime() ≤ 0",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.nat({ max: 1500 }), { minLength: 1, maxLength: 5 }),
+          fc.integer({ min: 20, max: 1500 }),
+          fc.integer({ min: 1, max: 2000 }),
+          fc.constantFrom(0, 0.01, 0.05, 0.2),
+          async (latencies, duration, nodeTimeout, driftFactor) => {
+            const driftMs = drift(duration, driftFactor);
+            fc.pre(duration > driftMs);
+            const { clock, nodes, redlock } = cluster(latencies.length, {
+              nodeTimeout,
+              driftFactor,
+            });
+            latencies.forEach((latency, i) => {
+              nodes[i]!.faults.latency = latency;
+            });
+            const result = await clock.settle(
+              outcome(redlock.acquire([KEY], duration, { retryCount: 0 })),
+            );
+            const elapsed = clock.now();
 
-          // A node answers if its reply comes strictly before its timeout (the timer is armed first).
-          const timeout = Math.max(1, Math.min(nodeTimeout, duration - driftMs));
-          const answered = latencies.filter((l) => l < timeout).sort((a, b) => a - b);
-          const q = quorum(latencies.length);
+            // A node answers if its reply comes strictly before its timeout (the timer is armed first).
+            const timeout = Math.max(1, Math.min(nodeTimeout, duration - driftMs));
+            const answered = latencies.filter((l) => l < timeout).sort((a, b) => a - b);
+            const q = quorum(latencies.length);
 
-          if (result.ok) {
-            const remaining = result.lock.remainingTime();
-            expect(remaining).toBeGreaterThan(0);
-            expect(remaining).toBeLessThanOrEqual(duration - elapsed - driftMs);
-            expect(answered.length).toBeGreaterThanOrEqual(q);
-            expect(elapsed).toBe(answered[q - 1]);
-            expect(remaining).toBe(validity(duration, elapsed, driftFactor));
-          } else {
-            expect([LockExpiredError, QuorumUnreachableError]).toContain(result.error.constructor);
-            if (result.error instanceof QuorumUnreachableError)
-              expect(answered.length).toBeLessThan(q);
-          }
-        },
-      ),
-      { numRuns: 50 },
-    );
-  });
+            if (result.ok) {
+              const remaining = result.lock.remainingTime();
+              expect(remaining).toBeGreaterThan(0);
+              expect(remaining).toBeLessThanOrEqual(duration - elapsed - driftMs);
+              expect(answered.length).toBeGreaterThanOrEqual(q);
+              expect(elapsed).toBe(answered[q - 1]);
+              expect(remaining).toBe(validity(duration, elapsed, driftFactor));
+            } else {
+              expect([LockExpiredError, QuorumUnreachableError]).toContain(
+                result.error.constructor,
+              );
+              if (result.error instanceof QuorumUnreachableError)
+                expect(answered.length).toBeLessThan(q);
+            }
+          },
+        ),
+        { numRuns: 50 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 
   /**
    * Clocks run at rates in [1−ρ, 1+ρ] (a clock of rate s shows s ms per real ms). The holder
@@ -362,20 +384,30 @@ describe(`validity and drift (fast-check seed ${SEED})`, () => {
     );
   };
 
-  test("driftFactor 0.01 covers clock-rate error ρ ≤ 0.004", () => {
-    for (const rho of [0, 0.001, 0.002, 0.003, 0.004])
-      fc.assert(driftBound(rho), { numRuns: 2000 });
-  });
+  test(
+    "driftFactor 0.01 covers clock-rate error ρ ≤ 0.004",
+    () => {
+      for (const rho of [0, 0.001, 0.002, 0.003, 0.004])
+        expect(() => fc.assert(driftBound(rho), { numRuns: 2000 })).not.toThrow();
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 
-  test("documented limit: at ρ = 0.006 fast-check finds a counterexample", () => {
-    const details = fc.check(driftBound(0.006), { numRuns: 2000, endOnFailure: true });
-    if (!details.failed) {
-      throw new Error(`expected a counterexample at ρ = 0.006 (seed ${details.seed}); none found`);
-    }
-    const [duration] = details.counterexample as [number, number, unknown];
-    // The bound fails only for locks long enough that 2ρ·d outgrows the allowance.
-    expect(duration).toBeGreaterThan(1000);
-  });
+  test(
+    "documented limit: at ρ = 0.006 fast-check finds a counterexample",
+    () => {
+      const details = fc.check(driftBound(0.006), { numRuns: 2000, endOnFailure: true });
+      if (!details.failed) {
+        throw new Error(
+          `expected a counterexample at ρ = 0.006 (seed ${details.seed}); none found`,
+        );
+      }
+      const [duration] = details.counterexample as [number, number, unknown];
+      // The bound fails only for locks long enough that 2ρ·d outgrows the allowance.
+      expect(duration).toBeGreaterThan(1000);
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 });
 
 describe(`retries (fast-check seed ${SEED})`, () => {
@@ -404,133 +436,149 @@ describe(`retries (fast-check seed ${SEED})`, () => {
     return { ...world, result };
   }
 
-  test("exactly retryCount + 1 attempts; fake time within retryCount·[delay − jitter, delay + jitter]", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record(retryArbs),
-        async ({ n, retryCount, retryDelay, retryJitter, randoms }) => {
-          const { clock, probes, result } = await runBlocked(
-            n,
-            retryCount,
-            retryDelay,
-            retryJitter,
-            randoms,
-          );
-          expect(result.ok).toBe(false);
-          if (!result.ok) expect(result.error).toBeInstanceOf(ResourceLockedError);
-          for (const probe of probes) expect(probe.count("acquire")).toBe(retryCount + 1);
+  test(
+    "exactly retryCount + 1 attempts; fake time within retryCount·[delay − jitter, delay + jitter]",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record(retryArbs),
+          async ({ n, retryCount, retryDelay, retryJitter, randoms }) => {
+            const { clock, probes, result } = await runBlocked(
+              n,
+              retryCount,
+              retryDelay,
+              retryJitter,
+              randoms,
+            );
+            expect(result.ok).toBe(false);
+            if (!result.ok) expect(result.error).toBeInstanceOf(ResourceLockedError);
+            for (const probe of probes) expect(probe.count("acquire")).toBe(retryCount + 1);
 
-          const elapsed = clock.now();
-          expect(elapsed).toBeGreaterThanOrEqual(
-            retryCount * Math.max(0, retryDelay - retryJitter),
-          );
-          expect(elapsed).toBeLessThanOrEqual(retryCount * (retryDelay + retryJitter));
-          let expected = 0;
-          for (let i = 0; i < retryCount; i++) {
-            const r = randoms[i % randoms.length]!;
-            expected += Math.max(0, retryDelay + Math.floor((r * 2 - 1) * retryJitter));
-          }
-          expect(elapsed).toBe(expected);
-        },
-      ),
-      { numRuns: 40 },
-    );
-  });
+            const elapsed = clock.now();
+            expect(elapsed).toBeGreaterThanOrEqual(
+              retryCount * Math.max(0, retryDelay - retryJitter),
+            );
+            expect(elapsed).toBeLessThanOrEqual(retryCount * (retryDelay + retryJitter));
+            let expected = 0;
+            for (let i = 0; i < retryCount; i++) {
+              const r = randoms[i % randoms.length]!;
+              expected += Math.max(0, retryDelay + Math.floor((r * 2 - 1) * retryJitter));
+            }
+            expect(elapsed).toBe(expected);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 
-  test("an attempt where every node conflicted sends no release (stats.calls = retryCount + 1)", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record(retryArbs),
-        async ({ n, retryCount, retryDelay, retryJitter, randoms }) => {
-          const { nodes, probes } = await runBlocked(
-            n,
-            retryCount,
-            retryDelay,
-            retryJitter,
-            randoms,
-          );
-          for (const probe of probes) expect(probe.count("release")).toBe(0);
-          for (const node of nodes) expect(node.stats.calls).toBe(retryCount + 1);
-        },
-      ),
-      { numRuns: 40 },
-    );
-  });
+  test(
+    "an attempt where every node conflicted sends no release (stats.calls = retryCount + 1)",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record(retryArbs),
+          async ({ n, retryCount, retryDelay, retryJitter, randoms }) => {
+            const { nodes, probes } = await runBlocked(
+              n,
+              retryCount,
+              retryDelay,
+              retryJitter,
+              randoms,
+            );
+            for (const probe of probes) expect(probe.count("release")).toBe(0);
+            for (const node of nodes) expect(node.stats.calls).toBe(retryCount + 1);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 
-  test("retryCount −1 until aborted: AbortedError keeps at most 16 attempts", async () => {
-    let mostAttempts = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 1, max: 3 }),
-        fc
-          .integer({ min: 2, max: 10 })
-          .chain((delay) => fc.tuple(fc.constant(delay), fc.nat({ max: Math.floor(delay / 2) }))),
-        fc.integer({ min: 10, max: 30 }),
-        fc.array(unit, { minLength: 1, maxLength: 8 }),
-        async (n, [retryDelay, retryJitter], rounds, randoms) => {
-          const { clock, nodes, probes, redlock } = cluster(n);
-          for (const node of nodes) node.set(KEY, FOREIGN, 600_000);
-          const abortAfter = rounds * retryDelay;
-          const controller = new AbortController();
-          clock.setTimeout(() => controller.abort(new Error("stop")), abortAfter);
-          const result = await withRandom(randoms, () =>
-            clock.settle(
-              outcome(
-                redlock.acquire([KEY], 1000, {
-                  retryCount: -1,
-                  retryDelay,
-                  retryJitter,
-                  signal: controller.signal,
-                }),
+  test(
+    "retryCount −1 until aborted: AbortedError keeps at most 16 attempts",
+    async () => {
+      let mostAttempts = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 3 }),
+          fc
+            .integer({ min: 2, max: 10 })
+            .chain((delay) => fc.tuple(fc.constant(delay), fc.nat({ max: Math.floor(delay / 2) }))),
+          fc.integer({ min: 10, max: 30 }),
+          fc.array(unit, { minLength: 1, maxLength: 8 }),
+          async (n, [retryDelay, retryJitter], rounds, randoms) => {
+            const { clock, nodes, probes, redlock } = cluster(n);
+            for (const node of nodes) node.set(KEY, FOREIGN, 600_000);
+            const abortAfter = rounds * retryDelay;
+            const controller = new AbortController();
+            clock.setTimeout(() => controller.abort(new Error("stop")), abortAfter);
+            const result = await withRandom(randoms, () =>
+              clock.settle(
+                outcome(
+                  redlock.acquire([KEY], 1000, {
+                    retryCount: -1,
+                    retryDelay,
+                    retryJitter,
+                    signal: controller.signal,
+                  }),
+                ),
               ),
-            ),
-          );
-          expect(result.ok).toBe(false);
-          if (result.ok) return;
-          expect(result.error).toBeInstanceOf(AbortedError);
-          expect(clock.now()).toBe(abortAfter);
-          const ran = probes[0]!.count("acquire");
-          mostAttempts = Math.max(mostAttempts, ran);
-          const kept = (result.error as AbortedError).attempts.length;
-          expect(kept).toBeLessThanOrEqual(MAX_KEPT_ATTEMPTS);
-          expect(kept).toBe(Math.min(ran, MAX_KEPT_ATTEMPTS));
-        },
-      ),
-      { numRuns: 12 },
-    );
-    expect(mostAttempts).toBeGreaterThan(MAX_KEPT_ATTEMPTS);
-  });
+            );
+            expect(result.ok).toBe(false);
+            if (result.ok) return;
+            expect(result.error).toBeInstanceOf(AbortedError);
+            expect(clock.now()).toBe(abortAfter);
+            const ran = probes[0]!.count("acquire");
+            mostAttempts = Math.max(mostAttempts, ran);
+            const kept = (result.error as AbortedError).attempts.length;
+            expect(kept).toBeLessThanOrEqual(MAX_KEPT_ATTEMPTS);
+            expect(kept).toBe(Math.min(ran, MAX_KEPT_ATTEMPTS));
+          },
+        ),
+        { numRuns: 12 },
+      );
+      expect(mostAttempts).toBeGreaterThan(MAX_KEPT_ATTEMPTS);
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 });
 
 describe(`client clock jumps (fast-check seed ${SEED})`, () => {
-  test("jumpWallClock(±big) never changes remainingTime()", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 100, max: 100_000 }),
-        fc.array(
-          fc.oneof(
-            fc.record({ jump: fc.integer({ min: -1e12, max: 1e12 }) }),
-            fc.record({ advance: fc.nat({ max: 5000 }) }),
+  test(
+    "jumpWallClock(±big) never changes remainingTime()",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 100, max: 100_000 }),
+          fc.array(
+            fc.oneof(
+              fc.record({ jump: fc.integer({ min: -1e12, max: 1e12 }) }),
+              fc.record({ advance: fc.nat({ max: 5000 }) }),
+            ),
+            { maxLength: 10 },
           ),
-          { maxLength: 10 },
-        ),
-        async (duration, steps) => {
-          const { clock, redlock } = cluster(3);
-          const lock = await clock.settle(redlock.acquire([KEY], duration));
-          const deadline = clock.now() + lock.remainingTime();
-          for (const step of steps) {
-            const before = lock.remainingTime();
-            if ("jump" in step) {
-              clock.jumpWallClock(step.jump);
-              expect(lock.remainingTime()).toBe(before);
-            } else {
-              await clock.advance(step.advance);
+          async (duration, steps) => {
+            const { clock, redlock } = cluster(3);
+            const lock = await clock.settle(redlock.acquire([KEY], duration));
+            const deadline = clock.now() + lock.remainingTime();
+            for (const step of steps) {
+              const before = lock.remainingTime();
+              if ("jump" in step) {
+                clock.jumpWallClock(step.jump);
+                expect(lock.remainingTime()).toBe(before);
+              } else {
+                await clock.advance(step.advance);
+              }
+              expect(lock.remainingTime()).toBe(Math.max(0, deadline - clock.now()));
             }
-            expect(lock.remainingTime()).toBe(Math.max(0, deadline - clock.now()));
-          }
-        },
-      ),
-      { numRuns: 30 },
-    );
-  });
+          },
+        ),
+        { numRuns: 30 },
+      );
+    },
+    CPU_BOUND_TIMEOUT,
+  );
 });

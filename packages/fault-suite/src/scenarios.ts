@@ -98,6 +98,20 @@ async function holders(cluster: FaultCluster, key: string, value: string): Promi
   return values.flatMap((v, i) => (v === value ? [i] : []));
 }
 
+/**
+ * Read until `done` holds or `ms` pass, and return the last reading: for effects that reach a
+ * node after the library stopped waiting for it (a request that timed out and lands late), which
+ * a busy machine delays by an unknown amount.
+ */
+async function readUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5000) {
+  const until = monotonicNow() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || monotonicNow() >= until) return value;
+    await delay(20);
+  }
+}
+
 export type RestartMode = "volatile-immediate" | "volatile-delayed" | "aof-immediate";
 
 export interface CrashRestartOutcome {
@@ -289,12 +303,15 @@ export async function pausedMinorityScenario(ctx: ScenarioContext): Promise<Paus
     const second = "s5-resume-then-release";
     pause();
     const lock2 = await a.redlock.acquire([second], ttl);
-    await delay(2 * ctx.nodeTimeout);
+    // Every node answered or timed out: the paused ones' SETs are late from here on.
+    await Promise.all(lock2.attempts);
     resume();
-    await delay(150);
-    const lateSetOn = await holders(cluster, second, lock2.value);
-    await lock2.release();
-    await delay(50);
+    const lateSetOn = await readUntil(
+      () => holders(cluster, second, lock2.value),
+      (on) => on.length === cluster.size,
+    );
+    const released = await lock2.release();
+    await Promise.all(released.attempts);
     const leftAfterRelease = await holders(cluster, second, lock2.value);
     const keysWithoutTtl = await cluster.keysWithoutTtl([first, second], 1000);
     return {
@@ -383,12 +400,18 @@ export async function slowNodeScenario(ctx: ScenarioContext): Promise<SlowNodeOu
     const t0 = monotonicNow();
     const lock = await a.redlock.acquire([resource], ttl);
     const acquireMs = monotonicNow() - t0;
-    await delay(nodeTimeout * 2 + 50);
-    const before = await cluster.call(4, 1000, "GET", resource);
+    // The slow node timed out; its SET lands late through the proxy's delay.
+    await Promise.all(lock.attempts);
+    const before = await readUntil(
+      () => cluster.call(4, 1000, "GET", resource),
+      (value) => value === lock.value,
+    );
     const result = await lock.release();
     const stats = await result.attempts[result.attempts.length - 1];
-    await delay(nodeTimeout * 2 + 50);
-    const after = await cluster.call(4, 1000, "GET", resource);
+    const after = await readUntil(
+      () => cluster.call(4, 1000, "GET", resource),
+      (value) => value === null,
+    );
     return {
       granted: true,
       acquireMs,

@@ -35,11 +35,12 @@ const DEFAULT_SECONDS = 12;
 const SECONDS = Number(process.env.RL_FAULT_SECONDS || DEFAULT_SECONDS);
 if (!(SECONDS >= 3))
   throw new Error(`RL_FAULT_SECONDS must be a number ≥ 3; got ${process.env.RL_FAULT_SECONDS}`);
-const MIN_SECTIONS = Math.round(3000 * Math.min(1, SECONDS / DEFAULT_SECONDS));
 const { seed: SEED, fromEnv: SEED_FROM_ENV } = baseSeed();
 const SUMMARY_PATH = join(__dirname, "..", "results", "latest.md");
 
 const rows: SuiteRow[] = [];
+/** Sum of the randomized runs' section floors ({@link minSections}), checked in the totals. */
+let sectionFloor = 0;
 const NO_SECTIONS = checkSections([], {});
 const suiteStart = monotonicNow();
 const failedChecks: string[] = [];
@@ -75,12 +76,25 @@ function describeRun(result: RunResult): string {
   );
 }
 
+/**
+ * Sections a randomized run needs for its checks to mean something: one more than it has
+ * resources, so that some resource was entered twice and a pair of holders was checked. This is
+ * not a throughput floor, which would measure the machine rather than the library: the suite
+ * makes about 5,300 sections on an idle 2-core machine and 1,200 when its cores are
+ * oversubscribed, where U1 fell from 55 to 1 section per second. Liveness has checks of its own
+ * that do not depend on the load: a section within 2 TTLs of every heal, and L1-L3.
+ */
+function minSections(spec: RunSpec): number {
+  return spec.resources + 1;
+}
+
 /** Every randomized run's invariants. */
-function expectRunHealthy(result: RunResult, minSections: number): void {
+function expectRunHealthy(result: RunResult): void {
   const { report, spec } = result;
   expect(result.fatalErrors).toEqual([]);
   expectSafe(report, spec.name);
-  expect(report.sections).toBeGreaterThanOrEqual(minSections);
+  sectionFloor += minSections(spec);
+  expect(report.sections).toBeGreaterThanOrEqual(minSections(spec));
   expect(report.lostUpdates).toBeGreaterThanOrEqual(0);
   if (spec.fencing || report.overlapsAfterValidity === 0) expect(report.lostUpdates).toBe(0);
   if (spec.fencing) {
@@ -421,7 +435,7 @@ describe("randomized nemesis runs", () => {
         },
         "safe",
       );
-      expectRunHealthy(result, 10 * SECONDS);
+      expectRunHealthy(result);
     },
     SECONDS * 1000 + 60000,
   );
@@ -457,7 +471,7 @@ describe("randomized nemesis runs", () => {
         },
         "safe",
       );
-      expectRunHealthy(result, SECONDS);
+      expectRunHealthy(result);
     },
     SECONDS * 1000 + 60000,
   );
@@ -484,7 +498,7 @@ describe("randomized nemesis runs", () => {
         },
         "safe",
       );
-      expectRunHealthy(result, 10 * seconds);
+      expectRunHealthy(result);
     },
     SECONDS * 1000 + 60000,
   );
@@ -510,7 +524,7 @@ describe("randomized nemesis runs", () => {
         },
         "safe",
       );
-      expectRunHealthy(result, seconds);
+      expectRunHealthy(result);
     },
     SECONDS * 1000 + 60000,
   );
@@ -545,7 +559,7 @@ describe("randomized nemesis runs", () => {
         },
         "safe",
       );
-      expectRunHealthy(result, 5 * seconds);
+      expectRunHealthy(result);
     },
     SECONDS * 1000 + 60000,
   );
@@ -608,11 +622,14 @@ describe("planted bugs: the checker must catch them", () => {
   check(
     "P2: a node restarted at once without persistence under the compound fault (no guard)",
     async () => {
-      const result = await run("self-test", compound(false, 15), "planted");
+      // The run stops at the first bug overlap, usually within the first compound faults. Each
+      // fault catches it only if the crashed node is back before the holder's section ends,
+      // which a loaded machine makes less likely: the run has time for many faults.
+      const result = await run("self-test", compound(false, 45), "planted");
       expect(result.faults.compound).toBeGreaterThan(0);
       expect(result.report.overlapsBug).toBeGreaterThan(0);
     },
-    60000,
+    120_000,
   );
 
   check(
@@ -628,8 +645,14 @@ describe("planted bugs: the checker must catch them", () => {
   );
 });
 
-check("totals: at least 3,000 critical sections over the suite", () => {
+check("totals: no overlap while both holders were valid in any run that must be safe", () => {
   const total = rows.reduce((sum, row) => sum + row.sections, 0);
-  print(`[fault-suite] ${total} critical sections in total (minimum ${MIN_SECTIONS})`);
-  expect(total).toBeGreaterThanOrEqual(MIN_SECTIONS);
+  const safe = rows.filter((row) => row.expectation === "safe");
+  const checked = safe.reduce((sum, row) => sum + row.sections, 0);
+  print(
+    `[fault-suite] ${total} critical sections in total, ${checked} in runs that must be safe (floor ${sectionFloor})`,
+  );
+  expect(safe.filter((row) => row.overlapsBug > 0).map((row) => row.name)).toEqual([]);
+  expect(sectionFloor).toBeGreaterThan(0);
+  expect(checked).toBeGreaterThanOrEqual(sectionFloor);
 });

@@ -94,13 +94,14 @@ test("a subscription a paused node confirms late is ended: no redlock:* channel 
   }
   // The paused node now serves the subscription it could not confirm in time...
   await eventually(async () => (await subscribes()) > before);
+  expect(await subscribes()).toBeGreaterThan(before);
   // ...which is ended as soon as it is confirmed.
-  await eventually(async () => {
-    const channels = await Promise.all(
-      bed.nodes.map((node) => respCall(node, "PUBSUB", "CHANNELS", "redlock:*")),
-    );
-    return channels.every((list) => Array.isArray(list) && list.length === 0);
-  });
+  const channels = () =>
+    Promise.all(bed.nodes.map((node) => respCall(node, "PUBSUB", "CHANNELS", "redlock:*")));
+  await eventually(async () =>
+    (await channels()).every((list) => Array.isArray(list) && list.length === 0),
+  );
+  expect(await channels()).toEqual([[], [], []]);
 }, 30_000);
 
 test("using(): a routine that returns while an extension is in flight leaves no timer behind", async () => {

@@ -4,10 +4,11 @@ import {
   MAX_TIMER_DELAY,
   NodeError,
   NodeTimeoutError,
+  NodeUnreachableError,
   type RunOptions,
   type ScriptRunner,
 } from "@redlock/core";
-import { createReleaseListeners } from "@redlock/core/adapter";
+import { createReleaseListeners, sanitizeError, watchConnection } from "@redlock/core/adapter";
 import { clientName } from "./name";
 
 /**
@@ -30,6 +31,9 @@ export interface IoredisClient {
   duplicate?(...overrides: unknown[]): IoredisSubscriber;
   /** Used to close that connection when the client closes for good (`"end"`). */
   once?(event: "end", listener: () => void): unknown;
+  /** Used, while a reply is awaited, to learn that the connection was refused. */
+  on?(event: "error", listener: (error: unknown) => void): unknown;
+  removeListener?(event: "error", listener: (error: unknown) => void): unknown;
 }
 
 /** The part of a duplicated client used for pub/sub. */
@@ -76,8 +80,10 @@ export const EXPECTED_CLIENT =
  * Turn an ioredis `Redis` or `Cluster` client into a core `ScriptRunner` (one Redlock node).
  *
  * Scripts run with `EVALSHA` and fall back to `EVAL` once when the node answers `NOSCRIPT`.
- * Every client failure rejects with a `NodeError` whose `cause` is the client's error; no reply
- * within `timeout` rejects with a `NodeTimeoutError`. On a `Cluster` client the script runs on
+ * Every client failure rejects with a `NodeError` whose `cause` is a sanitized copy of the
+ * client's error (without the command's arguments, which hold the lock value); no reply within
+ * `timeout` rejects with a `NodeTimeoutError`. A closed client, or a refused connection, rejects
+ * at once with a `NodeUnreachableError` that says so. On a `Cluster` client the script runs on
  * the node serving the first key's slot, so every key of one lock must share a hash slot.
  *
  * @param client a connected or connecting ioredis client
@@ -163,6 +169,18 @@ export function createIoredisRunner(
   const waiting = new Set<(error: NodeError) => void>();
   let disconnected = false;
   const closedError = () => new NodeError(name, "client closed before a reply");
+  const connection = watchConnection(client, name, () => client.status === "ready");
+  // An ended client rejects every command ("Connection is closed.") and never reconnects by
+  // itself; `cause` is the driver's error when the client ended under a command.
+  const unreachable = (cause?: Error) =>
+    client.status === "end"
+      ? (connection.failure ??
+        new NodeUnreachableError(
+          name,
+          "the client is closed: call client.connect() to reconnect it, or create a new client.",
+          cause && { cause },
+        ))
+      : connection.failure;
 
   return {
     name,
@@ -171,10 +189,12 @@ export function createIoredisRunner(
       const signal = runOptions?.signal;
       return new Promise((resolve, reject) => {
         let timer: ReturnType<typeof setTimeout> | undefined;
+        let untrack = () => {};
         const settle = () => {
           clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
           waiting.delete(fail);
+          untrack();
         };
         const fail = (error: NodeError) => {
           settle();
@@ -184,8 +204,11 @@ export function createIoredisRunner(
           fail(new NodeError(name, "stopped waiting for a reply", { cause: signal?.reason }));
         if (signal?.aborted) return onAbort();
         if (disconnected) return fail(closedError());
+        const failure = unreachable();
+        if (failure) return fail(failure);
         signal?.addEventListener("abort", onAbort, { once: true });
         waiting.add(fail);
+        untrack = connection.track(fail);
         // Core bounds every call with its own signal; the runner's own timer runs for calls
         // without one, or when a timeout was set explicitly.
         if (finite && (!signal || explicitTimeout)) {
@@ -196,12 +219,11 @@ export function createIoredisRunner(
             settle();
             resolve(numbers ? toNumbers(reply) : reply);
           },
-          (error: unknown) =>
-            fail(
-              new NodeError(name, `${script.name} script failed: ${messageOf(error)}`, {
-                cause: error,
-              }),
-            ),
+          (error: unknown) => {
+            const cause = sanitizeError(error, args);
+            const message = `${script.name} script failed: ${cause.message}`;
+            fail(unreachable(cause) ?? new NodeError(name, message, { cause }));
+          },
         );
       });
     },
@@ -212,7 +234,8 @@ export function createIoredisRunner(
         if (client.status !== "end") await client.quit();
       } catch (error) {
         if (typeof client.disconnect !== "function") {
-          throw new NodeError(name, `quit failed: ${messageOf(error)}`, { cause: error });
+          const cause = sanitizeError(error);
+          throw new NodeError(name, `quit failed: ${cause.message}`, { cause });
         }
         // While reconnecting, ioredis queues QUIT behind unsent commands, rejects it when the
         // retry limit is reached and keeps reconnecting: close the connection outright. Such a

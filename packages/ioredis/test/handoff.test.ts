@@ -1,4 +1,4 @@
-import { type RedisNode, startRedisNodes, teardownAll } from "@redlock/testbed";
+import { type RedisNode, respCall, sleep, startRedisNodes, teardownAll } from "@redlock/testbed";
 import { createIoredisRunner, Redlock } from "../src";
 import { closeClients, drivers } from "./helpers";
 
@@ -13,6 +13,21 @@ afterAll(() => teardownAll());
 
 const slowPolling = { retryDelay: 60_000, retryJitter: 0 };
 
+/**
+ * Resolves once every node has a subscriber on `channel`: the waiter failed its first try and
+ * listens for the release. A release before that would go unheard (it only costs a retry
+ * delay, by design), so the test waits for this rather than for a fixed time.
+ */
+async function listening(channel: string): Promise<void> {
+  for (;;) {
+    const replies = await Promise.all(
+      nodes.map((node) => respCall(node, "PUBSUB", "NUMSUB", channel)),
+    );
+    if (replies.every((reply) => Number((reply as [string, number])[1]) > 0)) return;
+    await sleep(10);
+  }
+}
+
 describe.each(drivers)("%s", (_label, driver) => {
   test.each([[""], ["app:"]])(
     "a waiter takes the lock on release (client keyPrefix %j)",
@@ -22,7 +37,7 @@ describe.each(drivers)("%s", (_label, driver) => {
       const waiter = new Redlock(clients(), slowPolling);
       const held = await holder.acquire(["handoff"], 60_000);
       const waiting = waiter.acquire(["handoff"], 60_000, { retryCount: -1 });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await listening(`redlock:released:${keyPrefix}handoff`);
       await held.release();
       const lock = await waiting;
       expect(lock.attempts.length).toBeLessThanOrEqual(3);

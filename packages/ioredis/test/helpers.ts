@@ -15,6 +15,7 @@ export interface RedisOverrides {
   stringNumbers?: boolean;
   keyPrefix?: string;
   retryStrategy?: () => number | null;
+  enableAutoPipelining?: boolean;
 }
 
 /** One ioredis major: how to open a standalone and a cluster client that never retry forever. */

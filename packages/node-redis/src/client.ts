@@ -11,6 +11,8 @@ export type NodeRedisCommandOptions = object;
 export interface NodeRedisClient {
   /** `true` after `connect()` and until the client is closed. */
   readonly isOpen: boolean;
+  /** `true` while connected and ready for commands; `false` while (re)connecting. */
+  readonly isReady?: boolean;
   sendCommand(args: string[], options?: NodeRedisCommandOptions): Promise<unknown>;
   /** The client's options (host, port, redis 6 `keyPrefix`); read for `name`. */
   readonly options?: unknown;

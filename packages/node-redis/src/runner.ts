@@ -3,10 +3,16 @@ import {
   type LockScript,
   NodeError,
   NodeTimeoutError,
+  NodeUnreachableError,
   type RunOptions,
   type ScriptRunner,
 } from "@redlock/core";
-import { createReleaseListeners } from "@redlock/core/adapter";
+import {
+  type ConnectionWatch,
+  createReleaseListeners,
+  sanitizeError,
+  watchConnection,
+} from "@redlock/core/adapter";
 import {
   isCluster,
   isNodeRedisClient,
@@ -43,6 +49,11 @@ export interface NodeRedisRunner extends ScriptRunner {
 /**
  * Turn a connected node-redis client (`createClient()`) or cluster (`createCluster()`) of
  * redis 4, 5 or 6 into a {@link ScriptRunner}. Call `await client.connect()` yourself.
+ *
+ * A failed command rejects with a `NodeError` whose `cause` is a sanitized copy of the client's
+ * error (without the command's arguments, which hold the lock value). A client that is not
+ * connected, or whose connection is refused, rejects at once with a `NodeUnreachableError` that
+ * says so; no reply within `timeout` rejects with a `NodeTimeoutError`.
  *
  * @param client the client; a cluster counts as one Redlock node, and the keys of one lock must
  *   share a hash slot there (use a hash tag: `{user:1}:a`, `{user:1}:b`)
@@ -98,9 +109,24 @@ export function createNodeRedisRunner(
         client.sendCommand(args, opts);
 
   const inFlight = new Set<Promise<unknown>>();
+  // redis 5 and 6 hand out `Object.create(client)`, whose listeners cannot all be removed safely:
+  // removing the last one gives the wrapper an event table the client never emits on.
+  const connection = watchConnection(client, name, () => client.isReady !== false, { keep: true });
+  // node-redis rejects commands on a client that is not open with "The client is closed",
+  // whether it was closed or never connected; `cause` is the driver's error when it closed under
+  // a command.
+  const unreachable = (cause?: Error) =>
+    client.isOpen
+      ? connection.failure
+      : (connection.failure ??
+        new NodeUnreachableError(
+          name,
+          "the client is not connected: call `await client.connect()` before using it, and again after closing it.",
+          cause && { cause },
+        ));
 
   // Release announcements arrive on a second connection, opened when first needed (standalone
-  // clients only; cluster waiters poll, bounded by the holder's TTL).
+  // clients only; cluster waiters keep their retry schedule).
   let subscriber: Promise<NodeRedisSubscriber> | undefined;
   const connectSubscriber = (): Promise<NodeRedisSubscriber> => {
     if (!subscriber) {
@@ -138,7 +164,14 @@ export function createNodeRedisRunner(
       args: readonly (string | number)[],
       run?: RunOptions,
     ) {
-      const reply = withDeadline(name, timeout, run?.signal, explicitTimeout, async (signal) => {
+      const failure = unreachable();
+      if (failure) return Promise.reject(failure);
+      const failed = (error: unknown) => {
+        const cause = sanitizeError(error, args);
+        return unreachable(cause) ?? new NodeError(name, cause.message, { cause });
+      };
+      const call = { outer: run?.signal, ownTimer: explicitTimeout, connection, failed };
+      const reply = withDeadline(name, timeout, call, async (signal) => {
         const prefixed = keys.map((key) => prefix + key);
         const tail = [String(keys.length), ...prefixed, ...args.map(String)];
         const opts = { abortSignal: signal, typeMapping: {} };
@@ -168,16 +201,28 @@ export function createNodeRedisRunner(
       // Once PING answers, so has every command sent before it: a graceful close that can be cut
       // short, unlike a started quit() (redis 4) or close() (redis 5), which nothing can stop.
       if (!isCluster(client)) {
-        await withDeadline(name, timeout, undefined, true, async (abortSignal) =>
+        await withDeadline(name, timeout, { ownTimer: true }, async (abortSignal) =>
           client.sendCommand(["PING"], { abortSignal }),
         ).catch(() => {});
       }
       if (!client.isOpen) return;
-      await withDeadline(name, timeout, undefined, true, async () =>
+      await withDeadline(name, timeout, { ownTimer: true }, async () =>
         client.destroy ? client.destroy() : client.disconnect?.(),
       );
     },
   };
+}
+
+/** How {@link withDeadline} bounds one call. */
+interface CallOptions {
+  /** Core's signal: stop waiting when it aborts. */
+  readonly outer?: AbortSignal | undefined;
+  /** Run the runner's own timer even when `outer` is given. */
+  readonly ownTimer: boolean;
+  /** Fails the call at once when the connection is refused meanwhile. */
+  readonly connection?: ConnectionWatch;
+  /** The call's error for what the client threw; by default a `NodeError` with a sanitized cause. */
+  readonly failed?: (error: unknown) => NodeError;
 }
 
 /**
@@ -188,8 +233,7 @@ export function createNodeRedisRunner(
 function withDeadline<T>(
   name: string,
   timeout: number,
-  outer: AbortSignal | undefined,
-  ownTimer: boolean,
+  { outer, ownTimer, connection, failed }: CallOptions,
   work: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   if (outer?.aborted) return Promise.reject(abortedError(name, outer));
@@ -201,6 +245,7 @@ function withDeadline<T>(
     const settle = () => {
       clearTimeout(timer);
       outer?.removeEventListener("abort", onAbort);
+      untrack();
     };
     const stop = (error: NodeError) => {
       settle();
@@ -212,6 +257,7 @@ function withDeadline<T>(
       ? setTimeout(() => stop(new NodeTimeoutError(name, timeout)), timeout)
       : undefined;
     outer?.addEventListener("abort", onAbort, { once: true });
+    const untrack = connection?.track(stop) ?? (() => {});
     // Core's shared signal is listened to once here, not handed to the driver, which would add a
     // listener per command to a signal many requests share.
     work(controller?.signal).then(
@@ -221,7 +267,9 @@ function withDeadline<T>(
       },
       (error: unknown) => {
         settle();
-        reject(new NodeError(name, messageOf(error), { cause: error }));
+        if (failed) return reject(failed(error));
+        const cause = sanitizeError(error);
+        reject(new NodeError(name, cause.message, { cause }));
       },
     );
   });

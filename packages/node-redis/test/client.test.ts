@@ -14,6 +14,7 @@ import {
   NodeError,
   type NodeRedisClient,
   NodeTimeoutError,
+  NodeUnreachableError,
   Redlock,
 } from "../src";
 import { at, connected, type Flavour, flavours, flushAll, onlyWhen, trackTimers } from "./helpers";
@@ -117,14 +118,15 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     expect(await get(nodes[0]!, "n")).toBe("v1");
   });
 
-  test("wraps a server error with the node name, keeping the driver's error as cause", async () => {
+  test("wraps a server error with the node name, keeping a sanitized copy of the driver's error as cause", async () => {
     const runner = createNodeRedisRunner(await open(urls[0]!), { name: "alpha" });
     const script = createScript("acquire", "return redis.error_reply('BOOM something failed')");
     const error = await rejection(runner.run(script, ["k"], []));
     expect(error).toBeInstanceOf(NodeError);
     expect(error).toMatchObject({ node: "alpha", code: "NODE_ERROR" });
     expect((error as Error).message).toBe("[alpha] BOOM something failed");
-    expect((error as Error).cause).toBeInstanceOf(flavour.ErrorReply);
+    expect((error as Error).cause).toMatchObject({ message: "BOOM something failed" });
+    expect((error as Error).cause).not.toBeInstanceOf(flavour.ErrorReply);
   });
 
   test("wraps a connection reset (FaultProxy reset) with name and cause", async () => {
@@ -170,10 +172,12 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     const late = await rejection(runner.run(defaultScripts.acquireScript, ["w"], ["v1", 10_000]));
     expect(late).toBeInstanceOf(NodeTimeoutError);
     proxy.pass();
-    // The late reply is read and dropped; the next reply is the next command's.
-    const held = await runner.run(defaultScripts.acquireScript, ["w"], ["v2", 10_000]);
+    // The late reply is read and dropped; the next reply is the next command's. A runner on the
+    // same client without the 100 ms deadline reads them: they are not about time.
+    const after = createNodeRedisRunner(client);
+    const held = await after.run(defaultScripts.acquireScript, ["w"], ["v2", 10_000]);
     expect(held).toBeLessThan(0); // minus the TTL left on v1's key
-    await expect(runner.run(defaultScripts.acquireScript, ["w"], ["v1", 10_000])).resolves.toBe(1);
+    await expect(after.run(defaultScripts.acquireScript, ["w"], ["v1", 10_000])).resolves.toBe(1);
     await runner.quit();
     expect(client.isOpen).toBe(false);
   });
@@ -215,7 +219,9 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
   test("a blackholed node out of three still lets a quorum acquire and release", async () => {
     const proxy = await proxyTo(nodes[2]!);
     const clients = [await open(urls[0]!), await open(urls[1]!), await open(proxy.url)];
-    const redlock = new Redlock(clients, { nodeTimeout: 200, retryCount: 0 });
+    // The default node timeout: the two answering nodes must not miss a shorter one on a busy
+    // machine, since no retry would make up for it.
+    const redlock = new Redlock(clients, { retryCount: 0 });
     const errors: Error[] = [];
     redlock.on("error", (error) => errors.push(error));
     proxy.blackhole();
@@ -226,11 +232,11 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     expect((await lock.release()).outcome).toBe("released");
   });
 
-  test("an unconnected client fails with a wrapped 'client is closed' error", async () => {
+  test("an unconnected client fails with a NodeUnreachableError saying to connect it", async () => {
     const runner = createNodeRedisRunner(flavour.client(urls[0]!));
     const error = await rejection(runner.run(defaultScripts.acquireScript, ["k"], ["v", 1000]));
-    expect(error).toBeInstanceOf(NodeError);
-    expect(error.message).toMatch(/closed/i);
+    expect(error).toBeInstanceOf(NodeUnreachableError);
+    expect(error.message).toMatch(/not connected: call `await client\.connect\(\)`/);
     await expect(runner.quit()).resolves.toBeUndefined();
   });
 

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { Redlock as CoreRedlock } from "@redlock/core";
 import * as redis6 from "redis";
 import * as redis4 from "redis-4";
@@ -107,6 +108,23 @@ describe("createNodeRedisRunner", () => {
     expect(error).toBeInstanceOf(NodeError);
     expect(error).toMatchObject({ message: "[n1] ERR something", node: "n1", cause });
     expect(sent).toHaveLength(1);
+  });
+
+  test("keeps a sanitized copy of a client error: no arguments, no lock value", async () => {
+    const value = "0123456789abcdef0123456789abcdef";
+    const leaky = Object.assign(new Error(`ERR failed for ${value}`), {
+      code: "ERR",
+      command: { args: ["EVALSHA", "sha", "1", "a", value] },
+    });
+    const runner = createNodeRedisRunner(fake([leaky]).client, { name: "n1" });
+    const error = await runner.run(defaultScripts.releaseScript, ["a"], [value]).catch((e) => e);
+    expect(error).toMatchObject({
+      message: "[n1] ERR failed for [redacted]",
+      cause: { code: "ERR" },
+    });
+    expect(inspect(error, { depth: Number.POSITIVE_INFINITY, showHidden: true })).not.toContain(
+      value,
+    );
   });
 
   test("a NOSCRIPT error on the EVAL retry is wrapped, not retried again", async () => {

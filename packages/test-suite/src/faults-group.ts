@@ -23,7 +23,7 @@ export function faultsGroup(ctx: SuiteContext, timeout: number): void {
             (e: unknown) => e as Error & { code?: string },
           )) as (Error & { code?: string }) | undefined;
         expect(error).toBeDefined();
-        expect(String(error?.code)).toMatch(/^NODE_(ERROR|TIMEOUT)$/);
+        expect(String(error?.code)).toMatch(/^NODE_(ERROR|TIMEOUT|UNREACHABLE)$/);
         expect(error?.message.startsWith(`[${node!.runner.name}]`)).toBe(true);
         if (error?.code === "NODE_ERROR") expect(error.cause).toBeDefined();
       },

@@ -1,3 +1,4 @@
+import { sanitizeError } from "../adapter/sanitize";
 import { LockConflictError, LockMissingError, NodeError, NodeTimeoutError } from "../errors";
 import type { LockScript, ScriptRunner } from "../script-runner";
 import type { ExecutionStats } from "../stats";
@@ -141,7 +142,7 @@ export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
           missing++;
         } else {
           kind = "failed";
-          const error = toNodeError(vote.error, name);
+          const error = toNodeError(vote.error, name, options.args);
           failures.push(error);
           options.onNodeError(error);
         }
@@ -195,30 +196,28 @@ export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
           try {
             vote = options.classify(value, runner, name);
           } catch (error) {
-            vote = { for: false, error: error as Error };
+            vote = { for: false, error: toNodeError(error, name, options.args) };
           }
           finish(vote);
         },
-        (error: unknown) => finish({ for: false, error: toNodeError(error, name) }),
+        (error: unknown) => finish({ for: false, error: toNodeError(error, name, options.args) }),
       );
     });
   });
   return Object.assign(decision, { forEachVote });
 }
 
-/** Wrap anything a runner threw so it carries the node's name and the original as `cause`. */
-export function toNodeError(error: unknown, node: string): NodeError {
+/**
+ * Wrap anything a runner threw so it carries the node's name and, as `cause`, a sanitized copy
+ * of the original: a driver's error can hold the call's arguments, and with them the lock value.
+ * A `NodeError` is the runner's own and passes through.
+ */
+export function toNodeError(
+  error: unknown,
+  node: string,
+  args: readonly (string | number)[] = [],
+): NodeError {
   if (error instanceof NodeError) return error;
-  return new NodeError(node, describeError(error), { cause: error });
-}
-
-/** A message for any thrown value, even one whose `message` or `toString` throws. */
-function describeError(error: unknown): string {
-  try {
-    if (error instanceof Error) return String(error.message);
-    if (typeof error === "string") return error;
-    return String(error);
-  } catch {
-    return "the runner failed with a value that has no readable message";
-  }
+  const cause = sanitizeError(error, args);
+  return new NodeError(node, cause.message, { cause });
 }
