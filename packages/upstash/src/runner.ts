@@ -6,6 +6,7 @@ import {
   NodeTimeoutError,
   type ScriptRunner,
 } from "@redlock/core";
+import { sanitizeError } from "@redlock/core/adapter";
 
 /**
  * The part of an `@upstash/redis` client the runner uses. Any `Redis` instance from
@@ -92,11 +93,11 @@ export function createUpstashRunner(
   const token = tokenOf(details?.headers);
   const name = options.name ?? defaultName(details?.baseUrl, token);
   const fail = (error: unknown) => {
-    const clean = redact(error, token);
-    const message = isError(clean) ? clean.message : String(clean);
     // The client appends the whole request body ("command was: …"), which holds the lock
-    // value and, for EVAL, the script source; it stays available on `cause`.
-    return new NodeError(name, message.split(", command was: ")[0] as string, { cause: clean });
+    // value and, for EVAL, the script source: the cause is a copy without it (and without the
+    // token), keeping the client's name, message and code.
+    const clean = sanitizeError(redact(error, token), token ? [token] : []);
+    return new NodeError(name, clean.message, { cause: clean });
   };
 
   // Separate HTTP requests are not ordered like commands on one connection, and a request
