@@ -26,6 +26,13 @@ export interface ScenarioContext {
  */
 const RECONNECTED_MS = 100;
 
+/**
+ * Per-node timeout of acquisitions whose subject is not that timeout (the holder a scenario
+ * then attacks, the quorum masks), where every reachable node must answer in time. The
+ * scenarios' own 50 ms is for the timeouts under test; a busy machine misses it now and then.
+ */
+const PATIENT_NODE_TIMEOUT = 500;
+
 interface LockClient {
   readonly redlock: Redlock;
   readonly errors: NodeError[];
@@ -148,7 +155,10 @@ export async function crashRestartScenario(
     cluster.proxies[3]!.reset();
     cluster.proxies[4]!.reset();
     const aStart = monotonicNow();
-    const lockA = await a.redlock.acquire([resource], ttl, { retryCount: 3 });
+    const lockA = await a.redlock.acquire([resource], ttl, {
+      retryCount: 3,
+      nodeTimeout: PATIENT_NODE_TIMEOUT,
+    });
     const recordA = holderRecord(0, resource, lockA, aStart, "deadline");
     const aHeldOn = await holders(cluster, resource, lockA.value);
 
@@ -343,7 +353,13 @@ export async function quorumMaskScenario(ctx: ScenarioContext): Promise<QuorumMa
   const mismatches: string[] = [];
   let combinations = 0;
   for (const n of [3, 5]) {
-    const client = await lockClient(ctx, {}, n);
+    // Which masks are granted is the subject here, not timeouts: a loaded machine must not turn
+    // a free node's slow reply into a refusal.
+    const client = await lockClient(
+      { ...ctx, nodeTimeout: Math.max(ctx.nodeTimeout, 2000) },
+      {},
+      n,
+    );
     try {
       for (let mask = 0; mask < 1 << n; mask++) {
         const resource = `s6-${n}-${mask}`;
@@ -356,7 +372,9 @@ export async function quorumMaskScenario(ctx: ScenarioContext): Promise<QuorumMa
         let granted = false;
         let code = "";
         try {
-          const lock = await client.redlock.acquire([resource], ttl);
+          const lock = await client.redlock.acquire([resource], ttl, {
+            nodeTimeout: PATIENT_NODE_TIMEOUT,
+          });
           granted = true;
           await lock.release();
         } catch (error) {
@@ -451,7 +469,11 @@ export async function clockJumpScenario(ctx: ScenarioContext): Promise<ClockJump
     cluster.proxies[3]!.reset();
     cluster.proxies[4]!.reset();
     const aStart = monotonicNow();
-    const lockA = await a.redlock.acquire([resource], ttl, { fencing: true, retryCount: 3 });
+    const lockA = await a.redlock.acquire([resource], ttl, {
+      fencing: true,
+      retryCount: 3,
+      nodeTimeout: PATIENT_NODE_TIMEOUT,
+    });
     const recordA = holderRecord(0, resource, lockA, aStart, "deadline");
     const aHeldOn = await holders(cluster, resource, lockA.value);
     const keysChanged = await cluster.clockJump(2, [resource], lockA.remainingTime() + 100);
@@ -508,7 +530,10 @@ export async function handoffScenario(ctx: ScenarioContext): Promise<HandoffOutc
   const a = await lockClient(ctx);
   const b = await lockClient(ctx);
   try {
-    const lockA = await a.redlock.acquire([resource], ttl, { retryCount: 3 });
+    const lockA = await a.redlock.acquire([resource], ttl, {
+      retryCount: 3,
+      nodeTimeout: PATIENT_NODE_TIMEOUT,
+    });
     const waiting = b.redlock.acquire([resource], ttl, { retryCount: -1, acquireTimeout: 3 * ttl });
     await delay(150);
     const holderLeftMs = lockA.remainingTime();
@@ -595,7 +620,10 @@ export async function failedSubscribeScenario(
   const a = await lockClient(ctx);
   const b = await lockClient(ctx);
   try {
-    const lockA = await a.redlock.acquire([resource], 2 * ttl, { retryCount: 3 });
+    const lockA = await a.redlock.acquire([resource], 2 * ttl, {
+      retryCount: 3,
+      nodeTimeout: PATIENT_NODE_TIMEOUT,
+    });
     await Promise.all(
       majority.map((i) => cluster.call(i, 1000, "ACL", "SETUSER", "default", "-subscribe")),
     );

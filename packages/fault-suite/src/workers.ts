@@ -98,7 +98,8 @@ export class WorkerPool {
   /** Fork one worker per config and wait until each has connected to its nodes. */
   static async start(
     configs: readonly WorkerConfig[],
-    readyTimeoutMs = 15000,
+    // Forking and connecting is not what the suite measures: generous on a loaded machine.
+    readyTimeoutMs = 60000,
   ): Promise<WorkerPool> {
     if (!existsSync(WORKER_PATH)) {
       throw new Error(
