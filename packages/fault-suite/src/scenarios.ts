@@ -28,8 +28,8 @@ const RECONNECTED_MS = 100;
 
 /**
  * Per-node timeout of acquisitions whose subject is not that timeout (the holder a scenario
- * then attacks, the quorum masks), where every reachable node must answer in time. The
- * scenarios' own 50 ms is for the timeouts under test; a busy machine misses it now and then.
+ * then attacks), where every reachable node must answer in time. The scenarios' own 50 ms is
+ * for the timeouts under test; a busy machine misses it now and then.
  */
 const PATIENT_NODE_TIMEOUT = 500;
 
@@ -372,9 +372,7 @@ export async function quorumMaskScenario(ctx: ScenarioContext): Promise<QuorumMa
         let granted = false;
         let code = "";
         try {
-          const lock = await client.redlock.acquire([resource], ttl, {
-            nodeTimeout: PATIENT_NODE_TIMEOUT,
-          });
+          const lock = await client.redlock.acquire([resource], ttl);
           granted = true;
           await lock.release();
         } catch (error) {
