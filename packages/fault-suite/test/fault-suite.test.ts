@@ -542,7 +542,9 @@ describe("randomized nemesis runs", () => {
           workers: 4,
           resources: 3,
           ttl: 2000,
-          nodeTimeout: 100,
+          // Each call is an HTTP request to a bridge in this process: with a shorter timeout, a
+          // loaded machine turns most of them into timeouts, and the run into a handful of sections.
+          nodeTimeout: 500,
           work: [2, 20],
           retryDelay: 20,
           fencing: true,
