@@ -51,9 +51,11 @@ const REDACTED = "[redacted]";
  *
  * Runs `EVALSHA` and falls back to `EVAL` when the database reports `NOSCRIPT`. Failures are
  * wrapped in `NodeError` (the client's error as `cause`); a reply that does not come within
- * `timeout` rejects with `NodeTimeoutError`. The client's token never appears in a name or an
- * error: the client's URL contributes only its origin and path, and the token is redacted from
- * any error text that contains it.
+ * `timeout` rejects with `NodeTimeoutError`. Neither the token nor a lock value appears in a
+ * name or an error: the client's URL contributes only its origin and path; causes are sanitized
+ * copies (see `sanitizeError`) with credentials removed where they stand (after `Bearer`, in an
+ * `authorization` field, a `token` query parameter, a URL's user information, the token as a
+ * whole word).
  *
  * The client's defaults (auto-pipelining, automatic deserialization, retries) can stay on. Do
  * not give it a fixed `signal`: once that aborts, every request resolves to `null` or fails.
@@ -92,11 +94,11 @@ export function createUpstashRunner(
   const details = (client as HttpDetails).client;
   const token = tokenOf(details?.headers);
   const name = options.name ?? defaultName(details?.baseUrl, token);
-  const fail = (error: unknown) => {
+  const fail = (error: unknown, args: readonly unknown[]) => {
     // The client appends the whole request body ("command was: …"), which holds the lock
     // value and, for EVAL, the script source: the cause is a copy without it (and without the
     // token), keeping the client's name, message and code.
-    const clean = sanitizeError(redact(error, token), token ? [token] : []);
+    const clean = scrub(sanitizeError(error, args), token);
     return new NodeError(name, clean.message, { cause: clean });
   };
 
@@ -131,7 +133,8 @@ export function createUpstashRunner(
         if (value !== undefined) track(value, request);
         return request;
       };
-      return withTimeout(send, name, explicit, timeout, fail, runOptions?.signal);
+      const failed = (error: unknown) => fail(error, args);
+      return withTimeout(send, name, explicit, timeout, failed, runOptions?.signal);
     },
     // Nothing to close over HTTP: resolves once every acquire, extend and release in flight has
     // settled, including releases still waiting for the request they undo.
@@ -258,20 +261,50 @@ function tokenOf(headers: Record<string, unknown> | undefined): string | undefin
   return value.replace(/^Bearer\s+/i, "") || undefined;
 }
 
+/** Characters a token is made of: text around the token made of these is part of another word. */
+const TOKEN_CHARS = "A-Za-z0-9+/=_.~-";
 /**
- * A copy of `error` (and its causes) with `token` replaced, or `error` itself when the token
- * appears nowhere in it. A server or proxy can echo the credentials it rejected.
+ * Where an HTTP client, server or proxy writes credentials: after `Bearer`, as the value of an
+ * `authorization` header or field, as a `token` query parameter, as a URL's user information.
  */
-function redact(error: unknown, token: string | undefined, depth = 0): unknown {
-  if (!token || depth > 8) return error;
-  if (!isError(error)) {
-    return typeof error === "string" ? error.replaceAll(token, REDACTED) : error;
+const CREDENTIALS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/(\bBearer\s+)[^\s"'`,;)\]}]+/gi, `$1${REDACTED}`],
+  [/(\bauthorization\b["']?\s*[:=]\s*["']?)(?!Bearer\s)[^\s"'`,;)\]}]+/gi, `$1${REDACTED}`],
+  [/([?&#](?:_?token|access_token)=)[^&#\s"'`]+/gi, `$1${REDACTED}`],
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]+@/gi, `$1${REDACTED}@`],
+];
+
+/**
+ * `text` with credentials removed by where they stand (see `CREDENTIALS`), and the token itself
+ * where it stands as a whole word. A token's characters inside other words stay: a token "t"
+ * leaves "fetch failed" alone.
+ */
+function redactCredentials(text: string, token: string | undefined): string {
+  let out = text;
+  for (const [pattern, replacement] of CREDENTIALS) out = out.replace(pattern, replacement);
+  if (token) {
+    const escaped = token.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+    const word = new RegExp(`(?<![${TOKEN_CHARS}])${escaped}(?![${TOKEN_CHARS}])`, "g");
+    out = out.replace(word, REDACTED);
   }
-  const cause = redact(error.cause, token, depth + 1);
-  const leaks = `${error.message}\n${error.stack ?? ""}`.includes(token);
-  if (!leaks && cause === error.cause) return error;
-  const copy = new Error(error.message.replaceAll(token, REDACTED), { cause });
-  copy.name = error.name;
-  copy.stack = error.stack?.replaceAll(token, REDACTED);
-  return copy;
+  return out;
+}
+
+/**
+ * Remove credentials from `error`, a fresh copy made by `sanitizeError` (so changing it changes
+ * nothing a caller holds), and from its causes. A server or proxy can echo the credentials it
+ * rejected.
+ */
+function scrub(error: Error, token: string | undefined, depth = 0): Error {
+  if (depth > 8) return error;
+  const fields = error as unknown as Record<string, unknown>;
+  for (const field of ["message", "stack", "name", "hostname", "address"]) {
+    const value = fields[field];
+    if (typeof value === "string") fields[field] = redactCredentials(value, token);
+  }
+  if (error.cause instanceof Error) scrub(error.cause, token, depth + 1);
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) if (inner instanceof Error) scrub(inner, token, depth + 1);
+  }
+  return error;
 }

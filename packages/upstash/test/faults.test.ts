@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
 import { Redlock as CoreRedlock } from "@redlock/core";
 import { teardownAll } from "@redlock/testbed";
 import {
@@ -62,12 +63,36 @@ function nodeErrorOf(error: Error): NodeError {
   return cause;
 }
 
+/** What this library's lock values look like (a SHA-1, 40 hex characters, does not match). */
+const LOCK_VALUE = /(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])/i;
+
+/** The lock values (ARGV[1] of acquire, extend and release) the bridges received. */
+function lockValuesSent(...dbs: readonly Database[]): string[] {
+  return dbs.flatMap(({ bridge }) =>
+    bridge.requests.flatMap((request) => {
+      // Requests refused before they ran keep their raw text.
+      const body: unknown =
+        typeof request.body === "string" ? JSON.parse(request.body) : request.body;
+      const commands = Array.isArray(body) && Array.isArray(body[0]) ? body : [body];
+      return (commands as unknown[][])
+        .filter((command) => /^eval/i.test(String(command[0])))
+        .map((command) => String(command[3 + Number(command[2])]));
+    }),
+  );
+}
+
+/**
+ * None of `secrets`, and nothing shaped like a lock value, in `values` as every string they
+ * reach and as `util.inspect` shows them with hidden fields at any depth.
+ */
 function expectNoSecret(secrets: readonly string[], ...values: unknown[]): void {
   const texts = values.flatMap((value) => textsOf(value));
   expect(texts.length).toBeGreaterThan(0);
+  texts.push(...values.map((value) => inspect(value, { depth: Infinity, showHidden: true })));
   for (const secret of secrets) {
     expect(texts.filter((text) => text.includes(secret))).toEqual([]);
   }
+  expect(texts.filter((text) => LOCK_VALUE.test(text))).toEqual([]);
 }
 
 describe.each(drivers)("%s", (_label, make: ClientFactory) => {
@@ -84,7 +109,9 @@ describe.each(drivers)("%s", (_label, make: ClientFactory) => {
     expect(nodeError.cause).toMatchObject({ name: "UpstashError" });
     expect((nodeError.cause as Error).message).toBe("Unauthorized");
     expect(events).toContain(nodeError);
-    expectNoSecret([wrong, db().bridge.token], error, events);
+    const values = lockValuesSent(db());
+    expect(values.length).toBeGreaterThan(0);
+    expectNoSecret([wrong, db().bridge.token, ...values], error, events);
   });
 
   test("a 5xx answer is wrapped with name and cause", async () => {
@@ -95,7 +122,9 @@ describe.each(drivers)("%s", (_label, make: ClientFactory) => {
     expect(nodeError.message).toBe(`[${name()}] Injected failure`);
     expect(nodeError.cause).toMatchObject({ name: "UpstashError" });
     expect(db().bridge.requests.map((r) => r.status)).toEqual([502]);
-    expectNoSecret([db().bridge.token], error, events);
+    const values = lockValuesSent(db());
+    expect(values.length).toBeGreaterThan(0);
+    expectNoSecret([db().bridge.token, ...values], error, events);
   });
 
   test("a dropped request is retried by the client, then wrapped when every try fails", async () => {
@@ -305,3 +334,71 @@ describe("a server that echoes the token back", () => {
     expectNoSecret([token], json, text, events);
   });
 });
+
+describe("credentials are removed where they stand, not wherever their letters appear", () => {
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    // Echoes what it was sent in the shapes servers and proxies use.
+    server = createServer((req, res) => {
+      const auth = String(req.headers.authorization);
+      const token = auth.replace(/^Bearer /, "");
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          error: `denied ${auth}; {"authorization":"${token}"}; see https://user:${token}@example.test/v2?token=${token}&format=json`,
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test.each(drivers)("%s: after Bearer, in a field, a URL and a query", async (_label, make) => {
+    const token = `AX${randomBytes(30).toString("base64url")}`;
+    const { redlock, events } = observed([make({ url, token, enableAutoPipelining: false })]);
+    const error = nodeErrorOf(await rejection(redlock.acquire("a", 5000)));
+    expect(error.message).toBe(
+      `[upstash:${url}] denied Bearer [redacted]; {"authorization":"[redacted]"}; ` +
+        "see https://[redacted]@example.test/v2?token=[redacted]&format=json",
+    );
+    expectNoSecret([token], error, events);
+  });
+
+  test.each(drivers)("%s: a short token leaves the words around it alone", async (_label, make) => {
+    const { redlock } = observed([make({ url, token: "e", enableAutoPipelining: false })]);
+    const error = nodeErrorOf(await rejection(redlock.acquire("a", 5000)));
+    expect(error.message).toBe(
+      `[upstash:${url}] denied Bearer [redacted]; {"authorization":"[redacted]"}; ` +
+        "see https://[redacted]@example.test/v2?token=[redacted]&format=json",
+    );
+  });
+
+  test.each(drivers)("%s: a network failure keeps its words", async (_label, make) => {
+    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const client = make({
+      url: closed,
+      token: "t",
+      retry: { retries: 0, backoff: () => 0 },
+      enableAutoPipelining: false,
+    });
+    const { redlock } = observed([client]);
+    const error = nodeErrorOf(await rejection(redlock.acquire("a", 5000)));
+    expect(error.message).toMatch(/fetch failed|ECONNREFUSED|Unable to connect/);
+    expect(error.message).not.toContain("[redacted]");
+  });
+});
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
