@@ -1,3 +1,4 @@
+import { type StatsSource, statsOf } from "./internal/attempts";
 import type { Redlock } from "./redlock";
 import type { ReleaseResult } from "./release-result";
 import type { AcquireSettings, Settings } from "./settings";
@@ -48,6 +49,8 @@ const asyncDispose: typeof Symbol.asyncDispose =
   (Symbol.asyncDispose as typeof Symbol.asyncDispose | undefined) ??
   (Symbol.for("nodejs.asyncDispose") as typeof Symbol.asyncDispose);
 
+const NO_ATTEMPTS: ReadonlyArray<Promise<ExecutionStats>> = Object.freeze([]);
+
 /** Passed to the constructor by {@link handleFor}: the handle's binding is set afterwards. */
 const INTERNAL: unique symbol = Symbol("redlock.internal");
 
@@ -55,6 +58,8 @@ interface Binding {
   readonly state: LockState;
   /** The generation this handle stands for; `undefined` follows every extension. */
   readonly generation: number | undefined;
+  /** The attempts behind this handle; their statistics are built when `attempts` is first read. */
+  readonly sources?: readonly StatsSource[];
 }
 
 // Set in Lock's static block: the private field is reachable only through these.
@@ -78,12 +83,12 @@ export function handleFor(
   redlock: Redlock,
   resources: string[],
   value: string,
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  attempts: readonly StatsSource[],
   state: LockState,
   follow = false,
 ): Lock {
-  const lock = new Lock(redlock, resources, value, attempts, state.expiration, INTERNAL);
-  bind(lock, { state, generation: follow ? undefined : state.generation });
+  const lock = new Lock(redlock, resources, value, NO_ATTEMPTS, state.expiration, INTERNAL);
+  bind(lock, { state, generation: follow ? undefined : state.generation, sources: attempts });
   return lock;
 }
 
@@ -97,6 +102,7 @@ export function handleFor(
  */
 export class Lock implements AsyncDisposable {
   #binding: Binding | undefined;
+  #attempts: ReadonlyArray<Promise<ExecutionStats>>;
 
   static {
     bindingOf = (lock) => (#binding in lock ? lock.#binding : undefined);
@@ -113,10 +119,11 @@ export class Lock implements AsyncDisposable {
     public readonly redlock: Redlock,
     public readonly resources: string[],
     public readonly value: string,
-    public readonly attempts: ReadonlyArray<Promise<ExecutionStats>>,
+    attempts: ReadonlyArray<Promise<ExecutionStats>>,
     expiration: number,
     internal?: typeof INTERNAL,
   ) {
+    this.#attempts = attempts;
     if (internal === INTERNAL) return;
     const clock = redlock.clock;
     const deadline = clock.now() + (expiration - clock.wallNow());
@@ -131,6 +138,16 @@ export class Lock implements AsyncDisposable {
       },
       generation: 0,
     };
+  }
+
+  /**
+   * The statistics of the attempts that produced this handle (the most recent ones), each
+   * resolved once every node has answered or timed out.
+   */
+  get attempts(): ReadonlyArray<Promise<ExecutionStats>> {
+    const sources = this.#binding?.sources;
+    if (sources && this.#attempts === NO_ATTEMPTS) this.#attempts = statsOf(sources);
+    return this.#attempts;
   }
 
   /**

@@ -5,12 +5,13 @@ import {
   InvalidArgumentError,
   LockExpiredError,
   LockReleasedError,
+  type NodeError,
   QuorumUnreachableError,
   ResourceLockedError,
 } from "./errors";
 import { TypedEmitter } from "./events";
-import { type Attempt, type Classify, type Decision, runAttempt } from "./internal/attempt";
-import { keepAttempt } from "./internal/attempts";
+import { type Attempt, type Classify, runAttempt } from "./internal/attempt";
+import { keepAttempt, type StatsSource, statsOf } from "./internal/attempts";
 import { Deadlines } from "./internal/deadlines";
 import { Handoff, type Waiter, type WakeReason } from "./internal/handoff";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
@@ -31,7 +32,6 @@ import {
   type Settings,
   type UsingSettings,
 } from "./settings";
-import type { ExecutionStats } from "./stats";
 import { type UsingRoutine, using } from "./using";
 import {
   DEFAULT_MIN_DURATION,
@@ -42,15 +42,6 @@ import {
   validateRunners,
 } from "./validate";
 import { drift, quorum, validity } from "./validity";
-
-/** The nodes that vote for `attempt`, filled in as their votes arrive. */
-function holdersOf(attempt: Attempt<unknown>): Set<number> {
-  const holders = new Set<number>();
-  attempt.forEachVote((node, kind) => {
-    if (kind === "for") holders.add(node);
-  });
-  return holders;
-}
 
 /** The drift allowance for `duration`, which must leave some validity. */
 function driftWithin(duration: number, driftFactor: number): number {
@@ -64,6 +55,9 @@ function driftWithin(duration: number, driftFactor: number): number {
   }
   return driftMs;
 }
+
+/** The settings of a call that passed none. */
+const NO_SETTINGS: AcquireSettings = Object.freeze({});
 
 /**
  * Distributed locks over one or more independent Redis nodes (the Redlock algorithm).
@@ -98,6 +92,8 @@ export class Redlock extends TypedEmitter {
   readonly #background = new Set<Promise<unknown>>();
   readonly #handoff: Handoff;
   readonly #deadlines: Deadlines;
+  /** Release retries only when a call asks for it. */
+  readonly #releaseSettings: Readonly<Settings>;
 
   /**
    * @param runners one runner per independent Redis node
@@ -140,6 +136,7 @@ export class Redlock extends TypedEmitter {
     this.#names = nodes.names;
     this.runners = new Set(this.#runners);
     this.settings = Object.freeze(mergeSettings(defaultSettings, settings));
+    this.#releaseSettings = mergeSettings(this.settings, { retryCount: 0 });
     this.keyPrefix = keyPrefix;
     this.clock = settings.clock ?? systemClock;
     this.minDuration = settings.minDuration ?? DEFAULT_MIN_DURATION;
@@ -196,17 +193,18 @@ export class Redlock extends TypedEmitter {
   ): Promise<Lock> {
     const names = validateResources(resources);
     validateDuration(duration, this.minDuration);
-    const options = readSettings(settings);
-    const s = mergeSettings(this.settings, options);
+    const options: AcquireSettings = settings === undefined ? NO_SETTINGS : readSettings(settings);
+    const s = settings === undefined ? this.settings : mergeSettings(this.settings, options);
     const driftMs = driftWithin(duration, s.driftFactor);
-    const keys = this.#keys(names);
+    // validateResources returned a copy: without a prefix, it can be the keys.
+    const keys = this.keyPrefix ? this.#keys(names) : names;
     const signal = options.signal;
     const clock = this.clock;
     const giveUpAt =
       options.acquireTimeout === undefined
         ? Number.POSITIVE_INFINITY
         : clock.now() + options.acquireTimeout;
-    const attempts: Promise<ExecutionStats>[] = [];
+    const attempts: StatsSource[] = [];
     const timeout = Math.min(s.nodeTimeout, duration - driftMs);
     const fencing = options.fencing === true;
     const budget = maxAttempts(s.retryCount);
@@ -244,17 +242,18 @@ export class Redlock extends TypedEmitter {
         // keys of a later one.
         const value = randomValue();
         const start = clock.now();
-        const attempt = this.#requestGrant(keys, value, duration, fencing, timeout);
-        let decision: Decision<number>;
+        const holders = new Set<number>();
+        const attempt = this.#requestGrant(keys, value, duration, fencing, timeout, holders);
+        let decision: Attempt<number>;
         try {
-          decision = await raceSignal(attempt, signal);
+          decision = await raceSignal(attempt.decision, signal);
         } catch {
           // Reject at once; each node's grant is undone once its reply is in (bounded by timeout).
           this.#releasePartial(keys, value, timeout, attempt);
           throw aborted(names, attempts, signal);
         }
         if (waiter) handoff.attempted(waiter);
-        keepAttempt(attempts, decision.stats);
+        keepAttempt(attempts, attempt);
 
         let error: ExecutionError;
         if (decision.granted) {
@@ -285,7 +284,7 @@ export class Redlock extends TypedEmitter {
               expiration: clock.wallNow() + left,
               generation: 0,
               released: false,
-              holders: holdersOf(attempt),
+              holders,
               fencingToken,
             };
             const lock = handleFor(this, names, value, attempts, state);
@@ -297,7 +296,7 @@ export class Redlock extends TypedEmitter {
             fenceError ??
             new LockExpiredError(
               `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
-              attempts,
+              statsOf(attempts),
             );
         } else {
           error = failure("acquire", names, decision, attempts, this.#runners.length);
@@ -365,8 +364,8 @@ export class Redlock extends TypedEmitter {
   async extend(existing: Lock, duration: number, settings?: AcquireSettings): Promise<Lock> {
     const { resources, value, state } = this.#lockParts(existing);
     validateDuration(duration, this.minDuration);
-    const options = readSettings(settings);
-    const s = mergeSettings(this.settings, options);
+    const options: AcquireSettings = settings === undefined ? NO_SETTINGS : readSettings(settings);
+    const s = settings === undefined ? this.settings : mergeSettings(this.settings, options);
     const driftMs = driftWithin(duration, s.driftFactor);
     const keys = this.#keys(resources);
     const signal = options.signal;
@@ -375,29 +374,31 @@ export class Redlock extends TypedEmitter {
       options.acquireTimeout === undefined
         ? Number.POSITIVE_INFINITY
         : clock.now() + options.acquireTimeout;
-    const attempts: Promise<ExecutionStats>[] = [];
+    const attempts: StatsSource[] = [];
     const label = list(resources);
     const abortedExtend = () =>
-      new AbortedError(`Extension of ${label} was aborted.`, attempts, { cause: signal?.reason });
+      new AbortedError(`Extension of ${label} was aborted.`, statsOf(attempts), {
+        cause: signal?.reason,
+      });
 
     for (let n = 1; ; n++) {
       if (state.released) {
         throw new LockReleasedError(
           `Cannot extend the lock on ${label}: it was released.`,
-          attempts,
+          statsOf(attempts),
         );
       }
       if (!isCurrent(existing)) {
         throw new LockExpiredError(
           `Cannot extend this handle of the lock on ${label}: an extension replaced it; extend the lock that extend() returned.`,
-          attempts,
+          statsOf(attempts),
         );
       }
       const remaining = state.deadline - clock.now();
       if (remaining <= 0) {
         throw new LockExpiredError(
           `Cannot extend the lock on ${label}: it has already expired.`,
-          attempts,
+          statsOf(attempts),
         );
       }
       if (signal?.aborted) throw abortedExtend();
@@ -410,24 +411,23 @@ export class Redlock extends TypedEmitter {
         [value, duration],
         Math.min(s.nodeTimeout, remaining),
         countVote(keys.length, "extend"),
+        undefined,
+        state.holders,
       );
-      attempt.forEachVote((node, kind) => {
-        if (kind === "for") state.holders.add(node);
-      });
-      let decision: Decision<number>;
+      let decision: Attempt<number>;
       try {
-        decision = await raceSignal(attempt, signal);
+        decision = await raceSignal(attempt.decision, signal);
       } catch {
         throw abortedExtend();
       }
-      keepAttempt(attempts, decision.stats);
+      keepAttempt(attempts, attempt);
       // Nodes that applied this extension now expire the keys `duration` ms after `start` at the
       // earliest, which may be sooner than before: the lock never claims more than that.
       state.deadline = Math.min(state.deadline, start + duration - driftMs);
       if (state.released) {
         throw new LockReleasedError(
           `The lock on ${label} was released while it was being extended; no validity is handed out.`,
-          attempts,
+          statsOf(attempts),
         );
       }
       const left = validity(duration, clock.now() - start, s.driftFactor);
@@ -440,7 +440,7 @@ export class Redlock extends TypedEmitter {
         return lock;
       }
       const error = decision.granted
-        ? new LockExpiredError(`Extended ${label} too late: no validity left.`, attempts)
+        ? new LockExpiredError(`Extended ${label} too late: no validity left.`, statsOf(attempts))
         : failure("extend", resources, decision, attempts, this.#runners.length);
       if (
         n >= maxAttempts(s.retryCount) ||
@@ -470,19 +470,22 @@ export class Redlock extends TypedEmitter {
    */
   async release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
     const { resources, value, state } = this.#lockParts(lock);
-    const options = readSettings(settings);
-    const s = mergeSettings(this.settings, { ...options, retryCount: options.retryCount ?? 0 });
+    let s = this.#releaseSettings;
+    if (settings !== undefined) {
+      const options = readSettings(settings);
+      s = mergeSettings(this.settings, { ...options, retryCount: options.retryCount ?? 0 });
+    }
     const releasedBefore = state.released;
     state.released = true;
     const keysGoneBy = state.keysGoneBy;
-    const keys = this.#keys(resources);
+    const keys = this.keyPrefix ? this.#keys(resources) : resources;
     this.#handoff.releasing(keys);
-    const attempts: Promise<ExecutionStats>[] = [];
+    const attempts: StatsSource[] = [];
 
     for (let n = 1; ; n++) {
       // Done at quorum, but never before every node that granted the lock has answered (or
       // timed out): once release() resolves, the nodes that held the keys have deleted them.
-      const decision = await this.#attempt(
+      const attempt = this.#attempt(
         this.scripts.releaseScript,
         keys,
         [value],
@@ -490,7 +493,8 @@ export class Redlock extends TypedEmitter {
         releaseVote(keys.length),
         state.holders,
       );
-      keepAttempt(attempts, decision.stats);
+      const decision = await attempt.decision;
+      keepAttempt(attempts, attempt);
       const delay = retryDelay(s);
       const retry =
         !decision.granted && n < maxAttempts(s.retryCount) && this.clock.now() + delay < keysGoneBy;
@@ -580,9 +584,11 @@ export class Redlock extends TypedEmitter {
     timeout: number,
     classify: Classify<D>,
     awaitNodes?: ReadonlySet<number>,
+    holders?: Set<number>,
   ): Attempt<D> {
     return runAttempt({
       awaitNodes,
+      holders,
       runners: this.#runners,
       names: this.#names,
       script,
@@ -591,9 +597,13 @@ export class Redlock extends TypedEmitter {
       timeout: Math.max(1, timeout),
       deadlines: this.#deadlines,
       classify,
-      onNodeError: (error) => this.emit("error", error),
+      onNodeError: this.#onNodeError,
     });
   }
+
+  readonly #onNodeError = (error: NodeError) => {
+    this.emit("error", error);
+  };
 
   /** One acquire request to every node: the plain script, or the guarded one for fencing or the restart guard. */
   #requestGrant(
@@ -602,6 +612,7 @@ export class Redlock extends TypedEmitter {
     duration: number,
     fencing: boolean,
     timeout: number,
+    holders: Set<number>,
   ): Attempt<number> {
     if (!fencing && !this.#guard) {
       return this.#attempt(
@@ -610,6 +621,8 @@ export class Redlock extends TypedEmitter {
         [value, duration],
         timeout,
         countVote(keys.length, "acquire"),
+        undefined,
+        holders,
       );
     }
     const guardedKeys = [
@@ -625,6 +638,8 @@ export class Redlock extends TypedEmitter {
       [value, duration, keys.length, fencing ? "1" : "0", this.#guard?.period ?? 0],
       timeout,
       guardedVote(keys.length),
+      undefined,
+      holders,
     );
   }
 
@@ -634,7 +649,7 @@ export class Redlock extends TypedEmitter {
     keys: readonly string[],
     token: number,
     timeout: number,
-    attempts: ReadonlyArray<Promise<ExecutionStats>>,
+    attempts: readonly StatsSource[],
   ): Promise<ExecutionError | undefined> {
     const counters = keys.map((key) => fenceKey(key.slice(this.keyPrefix.length), this.keyPrefix));
     const written = await this.#attempt(
@@ -643,11 +658,11 @@ export class Redlock extends TypedEmitter {
       [token],
       timeout,
       countVote(counters.length, "fence"),
-    );
+    ).decision;
     if (written.granted) return undefined;
     return new QuorumUnreachableError(
       `Acquired ${list(names)}, but could not record its fencing token on a quorum.`,
-      attempts,
+      statsOf(attempts),
       { cause: new AggregateError(written.failures, "fencing token write-back failed") },
     );
   }
@@ -695,7 +710,7 @@ export class Redlock extends TypedEmitter {
       timeout: Math.max(1, timeout),
       deadlines: this.#deadlines,
       classify: releaseVote(keys.length),
-      onNodeError: (error) => this.emit("error", error),
-    });
+      onNodeError: this.#onNodeError,
+    }).decision;
   }
 }

@@ -12,8 +12,19 @@ export interface LockScript {
 
 /** Per-call options core passes to {@link ScriptRunner.run}. */
 export interface RunOptions {
-  /** Aborted when core stops waiting for this node (its per-node timeout). */
+  /**
+   * Aborted when core stops waiting for this node (its per-node timeout). Once it has, send
+   * nothing more for this call (such as an `EVAL` after `NOSCRIPT`).
+   */
   readonly signal?: AbortSignal;
+  /**
+   * `true` when the caller stops waiting by itself once `signal` aborts, as core always does: the
+   * runner then need not reject on abort, and may skip listening to `signal` (reading it only
+   * where it decides whether to send more). Core makes the signal only when it is first read,
+   * so a runner that never reads it costs no `AbortController`. When absent, reject promptly
+   * once `signal` aborts.
+   */
+  readonly enforced?: boolean;
 }
 
 /**

@@ -68,7 +68,14 @@ export async function using<T>(
   // routine sees it, and the timers below read it.
   const state = lockState(acquired);
   const lock = state
-    ? handleFor(redlock, acquired.resources, acquired.value, acquired.attempts, state, true)
+    ? handleFor(
+        redlock,
+        acquired.resources,
+        acquired.value,
+        acquired.attempts.map((stats) => ({ stats })),
+        state,
+        true,
+      )
     : acquired;
   const heldSince = clock.now();
   const controller = new AbortController();

@@ -152,17 +152,23 @@ export function createIoredisRunner(
         }
       : undefined;
 
-  const evaluate = async (
+  /** `EVALSHA`, then `EVAL` on `NOSCRIPT` unless core stopped waiting meanwhile. */
+  const evaluate = (
     script: LockScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-  ) => {
+    runOptions: RunOptions | undefined,
+  ): Promise<unknown> => {
+    let reply: Promise<unknown>;
     try {
-      return await client.evalsha(script.sha1, keys.length, ...keys, ...args);
+      reply = client.evalsha(script.sha1, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!/noscript/i.test(messageOf(error))) throw error;
-      return await client.eval(script.source, keys.length, ...keys, ...args);
+      reply = Promise.reject(error);
     }
+    return reply.catch((error: unknown) => {
+      if (!/noscript/i.test(messageOf(error)) || runOptions?.signal?.aborted) throw error;
+      return client.eval(script.source, keys.length, ...keys, ...args);
+    });
   };
 
   // Reject functions of the runs still waiting for a reply.
@@ -182,10 +188,31 @@ export function createIoredisRunner(
         ))
       : connection.failure;
 
+  /** The error a call ends with when the client rejected it. */
+  const runFailure = (
+    script: LockScript,
+    args: readonly (string | number)[],
+    error: unknown,
+  ): NodeError => {
+    const cause = sanitizeError(error, args);
+    const message = `${script.name} script failed: ${cause.message}`;
+    return unreachable(cause) ?? new NodeError(name, message, { cause });
+  };
+
   return {
     name,
     ...(onRelease ? { onRelease } : {}),
     run(script, keys, args, runOptions?: RunOptions) {
+      if (runOptions?.enforced && !explicitTimeout && client.status === "ready" && !disconnected) {
+        // The common case: connected, and bounded by core's deadline. The command is written
+        // now, so nothing is tracked per call: no timer, no abort listener. A connection lost
+        // under it is reported when it is next used; core stops waiting at its deadline.
+        const reply = evaluate(script, keys, args, runOptions);
+        const failed = (error: unknown) => {
+          throw runFailure(script, args, error);
+        };
+        return numbers ? reply.then(toNumbers, failed) : reply.catch(failed);
+      }
       const signal = runOptions?.signal;
       return new Promise((resolve, reject) => {
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -214,16 +241,12 @@ export function createIoredisRunner(
         if (finite && (!signal || explicitTimeout)) {
           timer = setTimeout(() => fail(new NodeTimeoutError(name, timeout)), timeout);
         }
-        evaluate(script, keys, args).then(
+        evaluate(script, keys, args, runOptions).then(
           (reply) => {
             settle();
             resolve(numbers ? toNumbers(reply) : reply);
           },
-          (error: unknown) => {
-            const cause = sanitizeError(error, args);
-            const message = `${script.name} script failed: ${cause.message}`;
-            fail(unreachable(cause) ?? new NodeError(name, message, { cause }));
-          },
+          (error: unknown) => fail(runFailure(script, args, error)),
         );
       });
     },

@@ -22,14 +22,32 @@ export type BridgeOutcome =
   | "bad-request"
   | "dropped-request"
   | "dropped-response"
-  | "injected-5xx";
+  | "injected-5xx"
+  /** A stream's client went away before the stream was open. */
+  | "client-gone";
 
-/** One HTTP request as seen by the bridge, in arrival order. */
+/**
+ * One HTTP request as seen by the bridge, in arrival order. A pub/sub stream
+ * (`/subscribe/<channel>`, `/psubscribe/<pattern>`) is one request: its `path` is the URL path as
+ * sent, its `body` the command the path spells (`["subscribe", channel]`), its `status` 200 once
+ * the stream is open.
+ */
 export interface BridgeRequest {
   path: string;
   body: unknown;
   status: number | undefined;
   outcome: BridgeOutcome;
+}
+
+/** Pub/sub commands served as server-sent-event streams, by the first segment of the path. */
+type StreamKind = "subscribe" | "psubscribe";
+
+/** One open server-sent-events stream and the Redis connection subscribed for it. */
+interface Stream {
+  readonly kind: StreamKind;
+  readonly channels: readonly string[];
+  readonly res: ServerResponse;
+  readonly subscriber: Redis;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -103,7 +121,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 /**
  * A local HTTP server speaking the Upstash REST protocol used by `@upstash/redis`
  * (`POST /`, `/pipeline`, `/multi-exec`, Bearer auth, `Upstash-Encoding: base64`) in front of one
- * Redis server, with HTTP-level fault hooks.
+ * Redis server, with HTTP-level fault hooks. Pub/sub goes over server-sent events
+ * (`/subscribe/<channel>`, `/psubscribe/<pattern>`, see `openStream`), one Redis connection per
+ * stream; `streams` counts the open ones.
  */
 export class UpstashBridge implements Closeable {
   readonly token: string;
@@ -112,6 +132,9 @@ export class UpstashBridge implements Closeable {
   readonly requests: BridgeRequest[] = [];
   private readonly server: Server;
   private readonly redis: Redis;
+  private readonly commandTimeoutMs: number;
+  private readonly openStreams = new Set<Stream>();
+  private closing = false;
   private _port = 0;
   private delayMs = 0;
   private delays = 0;
@@ -123,6 +146,7 @@ export class UpstashBridge implements Closeable {
   private constructor(options: UpstashBridgeOptions) {
     this.token = options.token ?? randomBytes(16).toString("hex");
     this.redisUrl = options.redisUrl;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 5000;
     this.redis = new Redis(options.redisUrl, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -130,7 +154,7 @@ export class UpstashBridge implements Closeable {
       autoResendUnfulfilledCommands: false,
       connectTimeout: 2000,
       disconnectTimeout: 50,
-      commandTimeout: options.commandTimeoutMs ?? 5000,
+      commandTimeout: this.commandTimeoutMs,
       retryStrategy: (times) => Math.min(times * 50, 500),
     });
     this.redis.on("error", () => {});
@@ -172,6 +196,16 @@ export class UpstashBridge implements Closeable {
     return `http://${LOOPBACK}:${this._port}`;
   }
 
+  /** Number of pub/sub streams open now. */
+  get streams(): number {
+    return this.openStreams.size;
+  }
+
+  /** The channels (and patterns) of the open streams, one entry per stream and channel. */
+  get streamChannels(): string[] {
+    return [...this.openStreams].flatMap((stream) => stream.channels);
+  }
+
   /** Wait `ms` before handling each of the next `times` requests (0 ms turns it off). */
   delay(ms: number, times = Number.POSITIVE_INFINITY): void {
     this.delayMs = Math.max(0, ms);
@@ -202,7 +236,13 @@ export class UpstashBridge implements Closeable {
     this.failures = 0;
   }
 
+  /**
+   * Ends every stream (each client reads the end of its stream, as when the server closes it),
+   * then closes the connections and the server.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.openStreams].map((stream) => this.endStream(stream)));
     this.server.closeAllConnections();
     if (this.server.listening) {
       await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -250,12 +290,22 @@ export class UpstashBridge implements Closeable {
       reply(this.failureStatus, { error: "Injected failure" }, "injected-5xx");
       return;
     }
-    if (req.method !== "POST") {
+    const stream = streamRequest(path);
+    if (req.method !== "POST" && !(stream && req.method === "GET")) {
       reply(405, { error: "Method not allowed" }, "bad-request");
       return;
     }
     if (req.headers.authorization !== `Bearer ${this.token}`) {
       reply(401, { error: "Unauthorized" }, "unauthorized");
+      return;
+    }
+    if (stream) {
+      if ("error" in stream) {
+        reply(400, { error: stream.error }, "bad-request");
+        return;
+      }
+      record.body = [stream.kind, ...stream.channels];
+      await this.openStream(res, record, stream.kind, stream.channels);
       return;
     }
     let body: unknown;
@@ -314,6 +364,130 @@ export class UpstashBridge implements Closeable {
     reply(status, payload, outcome);
   }
 
+  /**
+   * Serve `SUBSCRIBE` or `PSUBSCRIBE` the way `@upstash/redis` (`redis.subscribe()`,
+   * `redis.psubscribe()`) consumes it: a `text/event-stream` answer fed by a Redis connection of
+   * its own, one `data:` line per event, fields joined by commas: `subscribe,<channel>,<count>`
+   * (`psubscribe,<pattern>,<count>`) for each channel once the subscription is active, then
+   * `message,<channel>,<payload>` and `pmessage,<pattern>,<channel>,<payload>`. Payloads are sent
+   * as they are (never base64). The stream ends when the client goes away, when its Redis
+   * connection is lost, or when the bridge closes. Faults apply to opening a stream as to any
+   * request; `dropResponse` subscribes, then destroys the socket instead of answering.
+   */
+  private async openStream(
+    res: ServerResponse,
+    record: BridgeRequest,
+    kind: StreamKind,
+    channels: readonly string[],
+  ): Promise<void> {
+    const subscriber = new Redis(this.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      // A lost connection ends the stream: the client sees its end instead of a silent gap.
+      retryStrategy: () => null,
+      autoResubscribe: false,
+      connectTimeout: 2000,
+      disconnectTimeout: 50,
+      commandTimeout: this.commandTimeoutMs,
+    });
+    subscriber.on("error", () => {});
+    let stream: Stream | undefined;
+    let gone = false;
+    res.once("close", () => {
+      gone = true;
+      if (stream) this.openStreams.delete(stream);
+      subscriber.disconnect();
+    });
+    // Messages can come in the same read as the subscription's reply: keep them until the
+    // confirmation lines are written.
+    let pending: string[] | undefined = [];
+    const push = (fields: string[]) => {
+      if (pending) pending.push(sse(fields));
+      else if (!res.writableEnded) res.write(sse(fields));
+    };
+    subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) =>
+      push(["message", channel.toString(), message.toString()]),
+    );
+    subscriber.on("pmessageBuffer", (pattern: Buffer, channel: Buffer, message: Buffer) =>
+      push(["pmessage", pattern.toString(), channel.toString(), message.toString()]),
+    );
+
+    let failure: { status: number; payload: unknown; outcome: BridgeOutcome } | undefined;
+    try {
+      await subscriber.connect();
+      if (kind === "subscribe") await subscriber.subscribe(...channels);
+      else await subscriber.psubscribe(...channels);
+    } catch (err) {
+      subscriber.disconnect();
+      const message = err instanceof Error ? err.message : String(err);
+      failure = isReplyError(err)
+        ? { status: 400, payload: { error: message }, outcome: "redis-error" }
+        : {
+            status: 500,
+            payload: { error: `Redis unreachable: ${message}` },
+            outcome: "unreachable",
+          };
+    }
+    // The client may have gone before this stream's close listener was added.
+    if (gone || res.destroyed || !res.socket || res.socket.destroyed) {
+      record.outcome = "client-gone";
+      subscriber.disconnect();
+      return;
+    }
+    if (this.dropResponses > 0) {
+      this.dropResponses--;
+      record.status = failure?.status ?? 200;
+      record.outcome = "dropped-response";
+      subscriber.disconnect();
+      res.socket?.destroy();
+      return;
+    }
+    if (!failure && this.closing) {
+      subscriber.disconnect();
+      failure = {
+        status: 503,
+        payload: { error: "the bridge is closing" },
+        outcome: "unreachable",
+      };
+    }
+    record.status = failure?.status ?? 200;
+    record.outcome = failure?.outcome ?? "ok";
+    if (failure) {
+      this.send(res, failure.status, failure.payload);
+      return;
+    }
+
+    stream = { kind, channels, res, subscriber };
+    this.openStreams.add(stream);
+    const own = stream;
+    subscriber.once("end", () => void this.endStream(own));
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
+    const confirmations = channels.map((channel, i) => sse([kind, channel, String(i + 1)]));
+    const held = pending;
+    pending = undefined;
+    res.write(confirmations.join("") + held.join(""));
+  }
+
+  /** End a stream as a server does: the client reads the end of the body. */
+  private endStream(stream: Stream): Promise<void> {
+    this.openStreams.delete(stream);
+    stream.subscriber.disconnect();
+    const { res } = stream;
+    if (res.writableEnded || res.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 200);
+      res.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      res.end();
+    });
+  }
+
   private settle(err: unknown): Entry {
     if (isReplyError(err)) return { error: err.message };
     if (err instanceof TypeError) return { error: err.message };
@@ -359,6 +533,34 @@ export class UpstashBridge implements Closeable {
       throw Object.assign(new Error("EXECABORT Transaction discarded"), { name: "ReplyError" });
     return out.map(([err, result]) => (err ? this.settle(err) : { result: result as Json }));
   }
+}
+
+/**
+ * `/subscribe/<channel>…` and `/psubscribe/<pattern>…` name a pub/sub stream; each further path
+ * segment is one channel, percent-decoded. Anything else is not a stream (`undefined`).
+ */
+function streamRequest(
+  path: string,
+): { kind: StreamKind; channels: string[] } | { error: string } | undefined {
+  const [, first = "", ...segments] = path.split("/");
+  const kind = first.toLowerCase();
+  if (kind !== "subscribe" && kind !== "psubscribe") return undefined;
+  if (segments.length === 0)
+    return { error: `ERR wrong number of arguments for '${kind}' command` };
+  try {
+    return { kind, channels: segments.map((segment) => decodeURIComponent(segment)) };
+  } catch {
+    return { error: "ERR the path is not valid percent-encoded UTF-8" };
+  }
+}
+
+/**
+ * One server-sent event whose data is `fields` joined by commas. Each line of it is a `data:`
+ * line, so a payload with line breaks stays inside its event.
+ */
+function sse(fields: readonly string[]): string {
+  const lines = fields.join(",").split(/\r\n|\r|\n/);
+  return `${lines.map((line) => `data: ${line}\n`).join("")}\n`;
 }
 
 /** Starts an `UpstashBridge` in front of `redisUrl`. */

@@ -6,7 +6,7 @@ import {
   NodeTimeoutError,
   type ScriptRunner,
 } from "@redlock/core";
-import { sanitizeError } from "@redlock/core/adapter";
+import { createReleaseListeners, sanitizeError } from "@redlock/core/adapter";
 
 /**
  * The part of an `@upstash/redis` client the runner uses. Any `Redis` instance from
@@ -37,6 +37,16 @@ export interface UpstashRunnerOptions {
    * @default 5000
    */
   readonly timeout?: number;
+  /**
+   * Listen for lock releases through the client's pub/sub (`redis.subscribe()`, a
+   * server-sent-events stream), so that waiters try as soon as a lock is released instead of at
+   * their next retry. Clients without `subscribe()` (`@upstash/redis` 1.34) never listen. Each
+   * key waited for holds one open HTTP request per node while someone in this process waits for
+   * it: set `false` where simultaneous connections are scarce (a Cloudflare Worker may have six
+   * open at once), or when the server has no pub/sub. Waiters then retry on their schedule.
+   * @default true
+   */
+  readonly subscribe?: boolean;
 }
 
 /** What an `@upstash/redis` client keeps about its endpoint; read only to name it and to redact. */
@@ -65,10 +75,24 @@ const REDACTED = "[redacted]";
  * with that value have settled, so a release lands after the acquire it undoes. `quit()`
  * resolves once no acquire, extend or release is in flight.
  *
+ * With a client that has `subscribe()` (1.39; not 1.34), the runner has `onRelease`: waiters
+ * learn of a release from the server's announcement on `redlock:released:<key>` instead of at
+ * their next retry. Each channel is one `redis.subscribe()` stream (`POST /subscribe/<channel>`,
+ * answered with server-sent events), opened for its first listener and aborted after its last;
+ * `onRelease` resolves once the server confirmed the subscription (the subscriber's `subscribe`
+ * event), or rejects with `NodeError` (`NodeTimeoutError` after `timeout`). Auto-pipelining does
+ * not touch subscriptions: the client sends them on their own. `/`, `\`, `?`, `#` and `%` in a
+ * key are percent-encoded in the stream's path (the server decodes it); a key with a line break
+ * is not listened for, since each event is one line. `quit()` aborts every stream, so nothing
+ * keeps the process alive; the runner subscribes again for listeners that come later. The
+ * client's subscriber reports nothing when a stream ends on the server's side (network loss,
+ * server restart): waiters for that key retry on their schedule until they all leave and the
+ * next one subscribes afresh.
+ *
  * @param client a `Redis` instance from `@upstash/redis`
- * @param options the node's name and reply timeout
- * @throws {InvalidArgumentError} `client` is not an `@upstash/redis` client, or `timeout` is
- *   not a positive number of milliseconds
+ * @param options the node's name, reply timeout and whether to listen for releases
+ * @throws {InvalidArgumentError} `client` is not an `@upstash/redis` client, `timeout` is not a
+ *   positive number of milliseconds, or `subscribe` is not a boolean
  * @example
  * ```ts
  * import { Redis } from "@upstash/redis";
@@ -89,6 +113,13 @@ export function createUpstashRunner(
       "INVALID_SETTING",
       "options.timeout",
       `expected a number of milliseconds in (0, ${MAX_TIMER_DELAY}].`,
+    );
+  }
+  if (options.subscribe !== undefined && typeof options.subscribe !== "boolean") {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      "options.subscribe",
+      "expected true or false.",
     );
   }
   const details = (client as HttpDetails).client;
@@ -115,8 +146,14 @@ export function createUpstashRunner(
     });
   };
 
+  const subscribe = options.subscribe === false ? undefined : subscribeOf(client);
+  const streams = subscribe
+    ? releaseStreams(subscribe, name, timeout, (error) => fail(error, []))
+    : undefined;
+
   const runner: ScriptRunner = {
     name,
+    ...(streams ? { onRelease: streams.onRelease } : {}),
     run(script, keys, args, runOptions) {
       const value = script.name !== "fence" && args.length > 0 ? String(args[0]) : undefined;
       const earlier = value === undefined ? undefined : inFlight.get(value);
@@ -136,9 +173,10 @@ export function createUpstashRunner(
       const failed = (error: unknown) => fail(error, args);
       return withTimeout(send, name, explicit, timeout, failed, runOptions?.signal);
     },
-    // Nothing to close over HTTP: resolves once every acquire, extend and release in flight has
+    // Aborts the release streams; resolves once every acquire, extend and release in flight has
     // settled, including releases still waiting for the request they undo.
     async quit() {
+      streams?.close();
       while (inFlight.size > 0) await Promise.all(inFlight.values());
     },
   };
@@ -165,6 +203,116 @@ export function isUpstashClient(value: unknown): value is UpstashClient {
     typeof candidate.eval === "function" &&
     typeof candidate.createScript === "function"
   );
+}
+
+/** What `redis.subscribe()` returns, as far as the runner uses it. */
+interface UpstashSubscriber {
+  on(type: "subscribe" | "message" | "error", listener: (event: unknown) => void): void;
+  unsubscribe(): Promise<void>;
+}
+
+type Subscribe = (channels: string[]) => UpstashSubscriber;
+
+/** The client's `subscribe()`, where it has one. */
+function subscribeOf(client: UpstashClient): Subscribe | undefined {
+  // With auto-pipelining the client is a proxy that hands out `subscribe` itself: it is no
+  // pipeline command.
+  const subscribe = (client as { subscribe?: unknown }).subscribe;
+  if (typeof subscribe !== "function") return undefined;
+  return (channels) => subscribe.call(client, channels) as UpstashSubscriber;
+}
+
+/** `onRelease` over release streams, and `close` for `quit()`. */
+interface ReleaseStreams {
+  onRelease(key: string, listener: () => void): Promise<() => Promise<void>>;
+  close(): void;
+}
+
+/**
+ * Release announcements through the client's own pub/sub: one `redis.subscribe()` stream per
+ * channel, opened for its first listener and aborted after its last one (the bookkeeping is
+ * core's `createReleaseListeners`). A channel counts as subscribed once the server's
+ * `subscribe,<channel>,<count>` event arrived, within `timeout` ms.
+ */
+function releaseStreams(
+  subscribe: Subscribe,
+  name: string,
+  timeout: number,
+  fail: (error: unknown) => NodeError,
+): ReleaseStreams {
+  // `close()` ends a generation: its streams are aborted and its confirmations given up on;
+  // listeners that come later subscribe again in the next one, on streams of their own.
+  const generation = () => {
+    const open = new Map<string, UpstashSubscriber>();
+    const confirming = new Set<(error: NodeError) => void>();
+    const releases = createReleaseListeners({
+      subscribe: (channel) =>
+        new Promise<void>((resolve, reject) => {
+          if (/[\r\n]/.test(channel)) {
+            reject(new NodeError(name, LINE_BREAK));
+            return;
+          }
+          let subscriber: UpstashSubscriber;
+          try {
+            subscriber = subscribe([pathSegment(channel)]);
+          } catch (error) {
+            reject(fail(error));
+            return;
+          }
+          let done = false;
+          const settle = (error?: NodeError) => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            confirming.delete(settle);
+            if (!error) {
+              open.set(channel, subscriber);
+              resolve();
+              return;
+            }
+            subscriber.unsubscribe().catch(noop);
+            reject(error);
+          };
+          const timer = setTimeout(() => settle(new NodeTimeoutError(name, timeout)), timeout);
+          confirming.add(settle);
+          subscriber.on("subscribe", () => settle());
+          subscriber.on("error", (error) => settle(fail(error)));
+          subscriber.on("message", () => releases.dispatch(channel));
+        }),
+      unsubscribe: async (channel) => {
+        const subscriber = open.get(channel);
+        open.delete(channel);
+        await subscriber?.unsubscribe();
+      },
+    });
+    const close = () => {
+      for (const settle of [...confirming]) settle(new NodeError(name, CLOSED));
+      for (const subscriber of open.values()) subscriber.unsubscribe().catch(noop);
+      open.clear();
+    };
+    return { releases, close };
+  };
+
+  let current = generation();
+  return {
+    onRelease: (key, listener) => current.releases.onRelease(key, listener),
+    close() {
+      const ended = current;
+      current = generation();
+      ended.close();
+    },
+  };
+}
+
+const LINE_BREAK = "cannot listen for releases of a key with a line break (one event is one line)";
+const CLOSED = "the runner was closed before the subscription was confirmed";
+
+/**
+ * `channel` as one path segment of the stream's URL: the client puts it there as it is, so the
+ * characters that would end the segment or start an escape are percent-encoded.
+ */
+function pathSegment(channel: string): string {
+  return channel.replace(/[%/\\?#]/g, (character) => encodeURIComponent(character));
 }
 
 /** `EVALSHA`, then `EVAL` on `NOSCRIPT` unless the caller has stopped waiting by then. */

@@ -3,7 +3,7 @@ import { LockConflictError, LockMissingError, NodeError, NodeTimeoutError } from
 import type { LockScript, ScriptRunner } from "../script-runner";
 import type { ExecutionStats } from "../stats";
 import { quorum } from "../validity";
-import type { Deadlines } from "./deadlines";
+import type { Deadline, Deadlines } from "./deadlines";
 
 /** How one node's reply counts: a vote for (with an optional detail) or against. */
 export type Vote<D> =
@@ -40,15 +40,6 @@ export interface Decision<D> {
   forEachVote(callback: (node: number, kind: VoteKind) => void): void;
 }
 
-/** A running attempt: its decision, and each node's vote as it comes in. */
-export interface Attempt<D> extends Promise<Decision<D>> {
-  /**
-   * Calls `callback` with each node's index and vote: at once for the nodes that voted, and
-   * later for the others as they answer or time out. Usable before the decision.
-   */
-  forEachVote(callback: (node: number, kind: VoteKind) => void): void;
-}
-
 export interface AttemptOptions<D> {
   readonly runners: readonly ScriptRunner[];
   readonly names: readonly string[];
@@ -60,151 +51,209 @@ export interface AttemptOptions<D> {
   readonly classify: Classify<D>;
   readonly onNodeError: (error: NodeError) => void;
   /** Nodes whose vote a granted decision also waits for (release: the nodes holding the keys). */
-  readonly awaitNodes?: ReadonlySet<number>;
+  readonly awaitNodes?: ReadonlySet<number> | undefined;
+  /** Filled with the nodes that vote for, as their votes arrive (even after the decision). */
+  readonly holders?: Set<number> | undefined;
 }
 
+const NO_FAILURES: readonly NodeError[] = Object.freeze([]);
+
 /**
- * Send one script to every node in parallel and resolve as soon as the outcome is certain: a
- * quorum voted for, or so many voted against that a quorum is impossible. Slow nodes are never
- * waited for beyond that; a node silent for `timeout` ms counts against.
+ * One script sent to every node in parallel. `decision` resolves as soon as the outcome is
+ * certain: a quorum voted for, or so many voted against that a quorum is impossible. Slow nodes
+ * are never waited for beyond that; a node silent for `timeout` ms counts against. The counts
+ * stay live: late replies still update them.
  */
-export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
-  const { runners, names } = options;
-  const membershipSize = runners.length;
-  const quorumSize = quorum(membershipSize);
-  const stats: ExecutionStats = {
-    membershipSize,
-    quorumSize,
-    votesFor: new Set(),
-    votesAgainst: new Map(),
-  };
-  const details: D[] = [];
-  const failures: NodeError[] = [];
-  let conflicts = 0;
-  let missing = 0;
-  let holderTtl = 0;
-  let pending = membershipSize;
-  let awaited = options.awaitNodes?.size ?? 0;
-  const kinds: (VoteKind | undefined)[] = new Array(membershipSize);
-  let watchers: ((node: number, kind: VoteKind) => void)[] | undefined;
-  let settleStats: (value: ExecutionStats) => void = () => {};
-  const statsPromise = new Promise<ExecutionStats>((resolve) => {
-    settleStats = resolve;
-  });
-  const forEachVote = (callback: (node: number, kind: VoteKind) => void) => {
-    kinds.forEach((kind, node) => {
-      if (kind) callback(node, kind);
+export class Attempt<D> implements Decision<D> {
+  granted = false;
+  readonly details: D[] = [];
+  conflicts = 0;
+  missing = 0;
+  holderTtl = 0;
+  pending: number;
+  /** Resolves with this attempt once its outcome is decided; never rejects. */
+  readonly decision: Promise<Attempt<D>>;
+  readonly #options: AttemptOptions<D>;
+  readonly #quorum: number;
+  readonly #kinds: (VoteKind | undefined)[];
+  #errors: (Error | undefined)[] | undefined;
+  #failures: NodeError[] | undefined;
+  #for = 0;
+  #votesAgainst = 0;
+  #awaited: number;
+  #decided = false;
+  #resolve!: (attempt: Attempt<D>) => void;
+  #watchers: ((node: number, kind: VoteKind) => void)[] | undefined;
+  #stats: Promise<ExecutionStats> | undefined;
+  #settleStats: ((stats: ExecutionStats) => void) | undefined;
+  readonly #deadline: Deadline;
+
+  constructor(options: AttemptOptions<D>) {
+    this.#options = options;
+    const runners = options.runners;
+    const count = runners.length;
+    this.#quorum = quorum(count);
+    this.pending = count;
+    this.#kinds = new Array(count);
+    this.#awaited = options.awaitNodes?.size ?? 0;
+    this.decision = new Promise((resolve) => {
+      this.#resolve = resolve;
     });
-    if (pending === 0) return;
-    watchers ??= [];
-    watchers.push(callback);
-  };
-
-  const decision = new Promise<Decision<D>>((resolve) => {
-    let decided = false;
-    const decide = (granted: boolean) => {
-      decided = true;
-      // Counts stay live: replies that arrive after the decision still update them.
-      resolve({
-        granted,
-        details,
-        failures,
-        stats: statsPromise,
-        get conflicts() {
-          return conflicts;
-        },
-        get missing() {
-          return missing;
-        },
-        get holderTtl() {
-          return holderTtl;
-        },
-        get pending() {
-          return pending;
-        },
-        forEachVote,
-      });
-    };
-    const record = (node: number, runner: ScriptRunner, name: string, vote: Vote<D>) => {
-      let kind: VoteKind;
-      if (vote.for) {
-        kind = "for";
-        stats.votesFor.add(runner);
-        details.push(vote.detail);
-      } else {
-        stats.votesAgainst.set(runner, vote.error);
-        if (vote.error instanceof LockConflictError) {
-          kind = "conflict";
-          conflicts++;
-          holderTtl = Math.max(holderTtl, vote.error.holderTtl);
-        } else if (vote.error instanceof LockMissingError) {
-          kind = "missing";
-          missing++;
-        } else {
-          kind = "failed";
-          const error = toNodeError(vote.error, name, options.args);
-          failures.push(error);
-          options.onNodeError(error);
-        }
-      }
-      kinds[node] = kind;
-      if (watchers) for (const watcher of watchers) watcher(node, kind);
-      pending--;
-      if (options.awaitNodes?.has(node)) awaited--;
-      if (!decided) {
-        if (stats.votesFor.size >= quorumSize && awaited === 0) decide(true);
-        else if (stats.votesAgainst.size > membershipSize - quorumSize) decide(false);
-      }
-      if (pending === 0) settleStats(stats);
-    };
-
     // One deadline for the whole attempt: every node got its request at the same moment, so they
-    // all run out of time together. Its abort signal also tells the runners to stop waiting.
-    const finishers: ((vote: Vote<D>) => void)[] = [];
-    const deadline = options.deadlines.deadline(options.timeout, runners.length + 1);
-    const onTimeout = () => {
-      finishers.forEach((finish, i) => {
-        finish({ for: false, error: new NodeTimeoutError(names[i] as string, options.timeout) });
-      });
-    };
-    deadline.signal.addEventListener("abort", onTimeout, { once: true });
-
-    runners.forEach((runner, i) => {
-      const name = names[i] as string;
-      let done = false;
-      const finish = (vote: Vote<D>) => {
-        if (done) return;
-        done = true;
-        record(i, runner, name, vote);
-        if (pending === 0) {
-          deadline.signal.removeEventListener("abort", onTimeout);
-          deadline.release();
-        }
-      };
-      finishers.push(finish);
+    // all run out of time together. It is also the runners' `RunOptions`: its signal (made only
+    // if a runner reads it) tells them to stop waiting.
+    this.#deadline = options.deadlines.deadline(options.timeout, () => this.#expire());
+    for (let node = 0; node < count; node++) {
       let reply: Promise<unknown>;
       try {
-        reply = runner.run(options.script, options.keys, options.args, {
-          signal: deadline.signal,
-        });
+        reply = Promise.resolve(
+          (runners[node] as ScriptRunner).run(
+            options.script,
+            options.keys,
+            options.args,
+            this.#deadline,
+          ),
+        );
       } catch (error) {
         reply = Promise.reject(error);
       }
-      Promise.resolve(reply).then(
-        (value) => {
-          let vote: Vote<D>;
-          try {
-            vote = options.classify(value, runner, name);
-          } catch (error) {
-            vote = { for: false, error: toNodeError(error, name, options.args) };
-          }
-          finish(vote);
-        },
-        (error: unknown) => finish({ for: false, error: toNodeError(error, name, options.args) }),
+      reply.then(
+        (value) => this.#reply(node, value),
+        (error: unknown) => this.#failed(node, error),
       );
-    });
-  });
-  return Object.assign(decision, { forEachVote });
+    }
+  }
+
+  /** Nodes that failed: errors, timeouts, malformed replies. */
+  get failures(): readonly NodeError[] {
+    return this.#failures ?? NO_FAILURES;
+  }
+
+  /** Resolves with every vote once all nodes answered or timed out; never rejects. */
+  get stats(): Promise<ExecutionStats> {
+    if (!this.#stats) {
+      if (this.pending === 0) {
+        this.#stats = Promise.resolve(this.#buildStats());
+      } else {
+        this.#stats = new Promise((resolve) => {
+          this.#settleStats = resolve;
+        });
+      }
+    }
+    return this.#stats;
+  }
+
+  /**
+   * Calls `callback` with each node's index and vote: at once for the nodes that voted, and
+   * later for the others as they answer or time out. Usable before the decision.
+   */
+  forEachVote(callback: (node: number, kind: VoteKind) => void): void {
+    const kinds = this.#kinds;
+    for (let node = 0; node < kinds.length; node++) {
+      const kind = kinds[node];
+      if (kind) callback(node, kind);
+    }
+    if (this.pending === 0) return;
+    this.#watchers ??= [];
+    this.#watchers.push(callback);
+  }
+
+  #reply(node: number, value: unknown): void {
+    if (this.#kinds[node]) return;
+    const options = this.#options;
+    const name = options.names[node] as string;
+    let vote: Vote<D>;
+    try {
+      vote = options.classify(value, options.runners[node] as ScriptRunner, name);
+    } catch (error) {
+      vote = { for: false, error: toNodeError(error, name, options.args) };
+    }
+    if (vote.for) this.#record(node, "for", vote.detail, undefined);
+    else this.#against(node, vote.error);
+  }
+
+  #failed(node: number, error: unknown): void {
+    if (this.#kinds[node]) return;
+    const options = this.#options;
+    this.#against(node, toNodeError(error, options.names[node] as string, options.args));
+  }
+
+  #expire(): void {
+    const options = this.#options;
+    for (let node = 0; node < this.#kinds.length; node++) {
+      if (this.#kinds[node]) continue;
+      this.#against(node, new NodeTimeoutError(options.names[node] as string, options.timeout));
+    }
+  }
+
+  #against(node: number, error: Error): void {
+    if (error instanceof LockConflictError) {
+      this.conflicts++;
+      if (error.holderTtl > this.holderTtl) this.holderTtl = error.holderTtl;
+      this.#record(node, "conflict", undefined, error);
+    } else if (error instanceof LockMissingError) {
+      this.missing++;
+      this.#record(node, "missing", undefined, error);
+    } else {
+      const nodeError = toNodeError(error, this.#options.names[node] as string, this.#options.args);
+      this.#failures ??= [];
+      this.#failures.push(nodeError);
+      this.#options.onNodeError(nodeError);
+      this.#record(node, "failed", undefined, nodeError);
+    }
+  }
+
+  #record(node: number, kind: VoteKind, detail: D | undefined, error: Error | undefined): void {
+    const options = this.#options;
+    this.#kinds[node] = kind;
+    if (kind === "for") {
+      this.#for++;
+      this.details.push(detail as D);
+      options.holders?.add(node);
+    } else {
+      this.#votesAgainst++;
+      this.#errors ??= new Array(this.#kinds.length);
+      this.#errors[node] = error;
+    }
+    if (this.#watchers) for (const watcher of this.#watchers) watcher(node, kind);
+    this.pending--;
+    if (options.awaitNodes?.has(node)) this.#awaited--;
+    if (!this.#decided) {
+      const count = this.#kinds.length;
+      if (this.#for >= this.#quorum && this.#awaited === 0) this.#decide(true);
+      else if (this.#votesAgainst > count - this.#quorum) this.#decide(false);
+    }
+    if (this.pending === 0) {
+      this.#deadline.release();
+      this.#watchers = undefined;
+      this.#settleStats?.(this.#buildStats());
+      this.#settleStats = undefined;
+    }
+  }
+
+  #decide(granted: boolean): void {
+    this.#decided = true;
+    this.granted = granted;
+    this.#resolve(this);
+  }
+
+  #buildStats(): ExecutionStats {
+    const runners = this.#options.runners;
+    const votesFor = new Set<ScriptRunner>();
+    const votesAgainst = new Map<ScriptRunner, Error>();
+    for (let node = 0; node < runners.length; node++) {
+      const runner = runners[node] as ScriptRunner;
+      const error = this.#errors?.[node];
+      if (this.#kinds[node] === "for") votesFor.add(runner);
+      else if (error) votesAgainst.set(runner, error);
+    }
+    return { membershipSize: runners.length, quorumSize: this.#quorum, votesFor, votesAgainst };
+  }
+}
+
+/** Send one script to every node; see {@link Attempt}. */
+export function runAttempt<D>(options: AttemptOptions<D>): Attempt<D> {
+  return new Attempt(options);
 }
 
 /**

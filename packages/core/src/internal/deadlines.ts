@@ -1,39 +1,99 @@
 import type { Clock } from "../clock";
+import type { RunOptions } from "../script-runner";
 import { setTimer, type Timer } from "./timers";
 
-/** An abort signal that fires at a deadline, shared with requests due in the same millisecond. */
-export interface SharedDeadline {
-  readonly signal: AbortSignal;
-  /** Call when the request no longer needs the deadline. */
-  release(): void;
-}
+const ACTIVE = 0;
+const RELEASED = 1;
+const EXPIRED = 2;
 
-/** Listeners one shared signal may carry before Node warns about a leak (its default is 10). */
-const LISTENER_BUDGET = 10;
-
-interface Shared {
-  readonly controller: AbortController;
-  listeners: number;
-}
-
-interface Slice {
-  readonly at: number;
-  readonly shared: Shared[];
-  users: number;
+/** Deadlines with the same timeout, in the order they were set (so also in order of expiry). */
+interface Queue {
+  head: Deadline | undefined;
+  tail: Deadline | undefined;
 }
 
 /**
- * Deadlines for in-flight requests, on one timer. Every attempt needs a "give up on silent nodes"
- * deadline and an abort signal for its runners; under load thousands are pending at once, and a
- * platform timer plus an AbortController each would cost memory and GC. Deadlines due in the same
- * millisecond share one AbortController, and the slices wait behind a single timer armed for the
- * earliest. Nothing stays scheduled once no request needs it (see {@link Deadlines.settle}).
+ * The deadline of one in-flight request, passed to its runners as their `RunOptions`. The abort
+ * signal is made only when a runner reads it: most runners never need one, and an
+ * `AbortController` per request is measurable garbage on the hot path.
+ */
+export class Deadline implements RunOptions {
+  /** @internal */ next: Deadline | undefined = undefined;
+  /** @internal */ prev: Deadline | undefined = undefined;
+  /** @internal */ status = ACTIVE;
+  #controller: AbortController | undefined;
+  readonly #owner: Deadlines;
+  readonly #queue: Queue;
+  readonly #onExpire: () => void;
+
+  /** Monotonic time at which it expires. */
+  readonly at: number;
+
+  constructor(owner: Deadlines, queue: Queue, at: number, onExpire: () => void) {
+    this.#owner = owner;
+    this.#queue = queue;
+    this.at = at;
+    this.#onExpire = onExpire;
+  }
+
+  /** Core stops waiting at the deadline by itself (see `RunOptions.enforced`). */
+  get enforced(): true {
+    return true;
+  }
+
+  /** Aborted once the deadline passes; made on first read, already aborted if it has. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.status === EXPIRED) this.#controller.abort(deadlineError());
+    }
+    return this.#controller.signal;
+  }
+
+  /** The request no longer needs the deadline: it will not expire. Safe to call more than once. */
+  release(): void {
+    if (this.status !== ACTIVE) return;
+    this.status = RELEASED;
+    this.#unlink();
+    this.#owner.settled();
+  }
+
+  /** @internal Called by {@link Deadlines} when the time has come. */
+  expire(): void {
+    if (this.status !== ACTIVE) return;
+    this.status = EXPIRED;
+    this.#unlink();
+    this.#owner.settled();
+    this.#controller?.abort(deadlineError());
+    this.#onExpire();
+  }
+
+  #unlink(): void {
+    const queue = this.#queue;
+    if (this.prev) this.prev.next = this.next;
+    else queue.head = this.next;
+    if (this.next) this.next.prev = this.prev;
+    else queue.tail = this.prev;
+    this.next = undefined;
+    this.prev = undefined;
+  }
+}
+
+function deadlineError(): Error {
+  return new Error("deadline passed");
+}
+
+/**
+ * Deadlines for in-flight requests, on one platform timer. Every attempt needs a "give up on
+ * silent nodes" deadline; under load thousands are pending at once, and a platform timer each
+ * would cost memory and GC. Deadlines with the same timeout queue in the order they were set,
+ * which is also the order they expire in, so the earliest of each queue is its head, and one
+ * timer armed for the earliest head serves all. A deadline released before its time costs two
+ * pointer updates; nothing stays scheduled once no request needs it.
  */
 export class Deadlines {
   readonly #clock: Clock;
-  readonly #slices = new Map<number, Slice>();
-  /** Slice times in ascending order (new ones almost always go last). */
-  #order: number[] = [];
+  readonly #queues = new Map<number, Queue>();
   #timer: Timer | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
   /** Requests still waiting on a deadline; while there are any, the timer keeps the process alive. */
@@ -43,61 +103,47 @@ export class Deadlines {
     this.#clock = clock;
   }
 
-  /**
-   * A signal aborted `ms` from now (rounded up to the millisecond). `listeners` is how many
-   * listeners the caller and its runners will add; a signal is shared only within Node's
-   * default listener limit.
-   */
-  deadline(ms: number, listeners = 1): SharedDeadline {
-    const at = Math.ceil(this.#clock.now() + ms);
-    let slice = this.#slices.get(at);
-    if (!slice) {
-      slice = { at, shared: [], users: 0 };
-      this.#slices.set(at, slice);
-      let i = this.#order.length;
-      while (i > 0 && (this.#order[i - 1] as number) > at) i--;
-      this.#order.splice(i, 0, at);
+  /** A deadline `ms` from now; `onExpire` is called then unless it was released first. */
+  deadline(ms: number, onExpire: () => void): Deadline {
+    let queue = this.#queues.get(ms);
+    if (!queue) {
+      queue = { head: undefined, tail: undefined };
+      this.#queues.set(ms, queue);
+    }
+    const at = this.#clock.now() + ms;
+    const deadline = new Deadline(this, queue, at, onExpire);
+    if (queue.tail) {
+      queue.tail.next = deadline;
+      deadline.prev = queue.tail;
+      queue.tail = deadline;
+    } else {
+      queue.head = deadline;
+      queue.tail = deadline;
       if (at < this.#armedFor) this.#arm(at);
     }
-    const current = slice;
-    let shared = current.shared[current.shared.length - 1];
-    if (!shared || shared.listeners + listeners > LISTENER_BUDGET) {
-      shared = { controller: new AbortController(), listeners: 0 };
-      current.shared.push(shared);
-    }
-    shared.listeners += listeners;
-    current.users++;
     if (this.#active++ === 0) this.#timer?.ref(true);
-    let released = false;
-    return {
-      signal: shared.controller.signal,
-      release: () => {
-        if (released) return;
-        released = true;
-        current.users--;
-        if (--this.#active === 0) this.#timer?.ref(false);
-      },
-    };
+    return deadline;
   }
 
-  /** Drop slices nobody uses any more and stop the timer when none is left. */
+  /** @internal One deadline was released or expired. */
+  settled(): void {
+    if (--this.#active === 0) this.#timer?.ref(false);
+  }
+
+  /** Stop the timer when no deadline is pending (it would only fire to find nothing to do). */
   settle(): void {
-    for (const [at, slice] of this.#slices) if (slice.users === 0) this.#slices.delete(at);
-    this.#order = this.#order.filter((at) => this.#slices.has(at));
-    const next = this.#order[0];
-    if (next === undefined) {
-      this.#timer?.cancel();
-      this.#timer = undefined;
-      this.#armedFor = Number.POSITIVE_INFINITY;
-    } else if (next !== this.#armedFor) {
-      this.#arm(next);
-    }
+    if (this.#active > 0) return;
+    this.#timer?.cancel();
+    this.#timer = undefined;
+    this.#armedFor = Number.POSITIVE_INFINITY;
+    this.#queues.clear();
   }
 
   #arm(at: number): void {
     this.#timer?.cancel();
     this.#armedFor = at;
-    this.#timer = setTimer(this.#clock, at - this.#clock.now(), () => this.#run());
+    // At least 1 ms: a platform timer may fire a fraction of a millisecond early.
+    this.#timer = setTimer(this.#clock, Math.max(1, at - this.#clock.now()), () => this.#run());
     // While a request waits, the timer keeps the process alive (a runner without sockets of its
     // own would otherwise let it exit mid-acquire); once none waits, it must not.
     if (this.#active === 0) this.#timer.ref(false);
@@ -107,16 +153,12 @@ export class Deadlines {
     this.#timer = undefined;
     this.#armedFor = Number.POSITIVE_INFINITY;
     const now = this.#clock.now();
-    let due = 0;
-    while (due < this.#order.length && (this.#order[due] as number) <= now) due++;
-    for (const at of this.#order.splice(0, due)) {
-      const slice = this.#slices.get(at);
-      this.#slices.delete(at);
-      if (slice && slice.users > 0) {
-        for (const shared of slice.shared) shared.controller.abort(new Error("deadline passed"));
-      }
+    let next = Number.POSITIVE_INFINITY;
+    for (const [ms, queue] of this.#queues) {
+      while (queue.head && queue.head.at <= now) queue.head.expire();
+      if (queue.head) next = Math.min(next, queue.head.at);
+      else this.#queues.delete(ms);
     }
-    const next = this.#order[0];
-    if (next !== undefined) this.#arm(next);
+    if (next !== Number.POSITIVE_INFINITY && next < this.#armedFor) this.#arm(next);
   }
 }

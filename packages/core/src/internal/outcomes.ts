@@ -9,6 +9,7 @@ import type { ReleaseOutcome, ReleaseResult } from "../release-result";
 import type { ExecutionStats } from "../stats";
 import { quorum } from "../validity";
 import type { Decision } from "./attempt";
+import { type StatsSource, statsOf } from "./attempts";
 import type { ReleaseDetail } from "./replies";
 
 /**
@@ -24,9 +25,10 @@ export function failure(
   operation: "acquire" | "extend",
   resources: readonly string[],
   decision: Decision<unknown>,
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  sources: readonly StatsSource[],
   membership: number,
 ): ExecutionError {
+  const attempts = statsOf(sources);
   const failed = decision.failures;
   const { conflicts, missing } = decision;
   const tolerated = membership - quorum(membership);
@@ -61,7 +63,7 @@ export function failure(
 export function releaseResult(
   decision: Decision<ReleaseDetail>,
   keyCount: number,
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  sources: readonly StatsSource[],
   releasedBefore = false,
 ): ReleaseResult {
   let released = 0;
@@ -81,19 +83,39 @@ export function releaseResult(
         : releasedBefore
           ? "already-released"
           : "expired";
-  return {
-    outcome,
-    attempts,
-    nodes: { released, expired, notHeld, failed: decision.failures.length },
-  };
+  return new Released(outcome, sources, {
+    released,
+    expired,
+    notHeld,
+    failed: decision.failures.length,
+  });
+}
+
+/** A {@link ReleaseResult} whose attempt statistics are built when first read. */
+class Released implements ReleaseResult {
+  readonly #sources: readonly StatsSource[];
+  #attempts: ReadonlyArray<Promise<ExecutionStats>> | undefined;
+
+  constructor(
+    readonly outcome: ReleaseOutcome,
+    sources: readonly StatsSource[],
+    readonly nodes: ReleaseResult["nodes"],
+  ) {
+    this.#sources = sources;
+  }
+
+  get attempts(): ReadonlyArray<Promise<ExecutionStats>> {
+    this.#attempts ??= statsOf(this.#sources);
+    return this.#attempts;
+  }
 }
 
 export function aborted(
   resources: readonly string[],
-  attempts: ReadonlyArray<Promise<ExecutionStats>>,
+  sources: readonly StatsSource[],
   signal: AbortSignal | undefined,
 ): AbortedError {
-  return new AbortedError(`Acquisition of ${list(resources)} was aborted.`, attempts, {
+  return new AbortedError(`Acquisition of ${list(resources)} was aborted.`, statsOf(sources), {
     cause: signal?.reason,
   });
 }
