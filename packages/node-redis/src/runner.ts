@@ -108,6 +108,7 @@ export function createNodeRedisRunner(
     : (args: string[], _: string | undefined, opts: NodeRedisCommandOptions) =>
         client.sendCommand(args, opts);
 
+  const cluster = isCluster(client);
   const inFlight = new Set<Promise<unknown>>();
   // redis 5 and 6 hand out `Object.create(client)`, whose listeners cannot all be removed safely:
   // removing the last one gives the wrapper an event table the client never emits on.
@@ -170,16 +171,37 @@ export function createNodeRedisRunner(
         const cause = sanitizeError(error, args);
         return unreachable(cause) ?? new NodeError(name, cause.message, { cause });
       };
+      if (run?.enforced && !explicitTimeout && client.isReady === true && !cluster) {
+        // The common case: connected, and bounded by core's deadline. The command is written
+        // now, so nothing is tracked per call: no timer, no abort listener, no extra promise.
+        // A connection lost under it is reported when it is next used; core stops waiting at
+        // its deadline. `quit()` waits for these through its PING.
+        return send(
+          command("EVALSHA", script.sha1, keys, args, prefix),
+          undefined,
+          RAW_REPLIES,
+        ).then(undefined, (error: unknown) => {
+          if (!messageOf(error).toUpperCase().includes("NOSCRIPT") || run.signal?.aborted) {
+            throw failed(error);
+          }
+          return send(
+            command("EVAL", script.source, keys, args, prefix),
+            undefined,
+            RAW_REPLIES,
+          ).then(undefined, (second: unknown) => {
+            throw failed(second);
+          });
+        });
+      }
       const call = { outer: run?.signal, ownTimer: explicitTimeout, connection, failed };
       const reply = withDeadline(name, timeout, call, async (signal) => {
-        const prefixed = keys.map((key) => prefix + key);
-        const tail = [String(keys.length), ...prefixed, ...args.map(String)];
+        const prefixed = prefix ? keys.map((key) => prefix + key) : keys;
         const opts = { abortSignal: signal, typeMapping: {} };
         try {
-          return await send(["EVALSHA", script.sha1, ...tail], prefixed[0], opts);
+          return await send(command("EVALSHA", script.sha1, keys, args, prefix), prefixed[0], opts);
         } catch (error) {
           if (!messageOf(error).toUpperCase().includes("NOSCRIPT")) throw error;
-          return await send(["EVAL", script.source, ...tail], prefixed[0], opts);
+          return await send(command("EVAL", script.source, keys, args, prefix), prefixed[0], opts);
         }
       });
       inFlight.add(reply);
@@ -211,6 +233,26 @@ export function createNodeRedisRunner(
       );
     },
   };
+}
+
+/** Command options that keep replies as the server sent them (no RESP3 type mapping). */
+const RAW_REPLIES: NodeRedisCommandOptions = Object.freeze({ typeMapping: {} });
+
+/** `EVALSHA sha1` or `EVAL source`, then `numkeys`, the keys (with the client's prefix) and the arguments, as strings. */
+function command(
+  verb: "EVALSHA" | "EVAL",
+  script: string,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  prefix: string,
+): string[] {
+  const out = new Array<string>(3 + keys.length + args.length);
+  out[0] = verb;
+  out[1] = script;
+  out[2] = String(keys.length);
+  for (let i = 0; i < keys.length; i++) out[3 + i] = prefix + keys[i];
+  for (let i = 0; i < args.length; i++) out[3 + keys.length + i] = String(args[i]);
+  return out;
 }
 
 /** How {@link withDeadline} bounds one call. */
