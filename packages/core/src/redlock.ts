@@ -216,7 +216,7 @@ export class Redlock extends TypedEmitter {
       // This process just released one of the keys to a waiter here: let that waiter try first
       // (one round trip), queued behind it, so a releaser cannot take the lock straight back.
       // Keys without such a hand-off are tried at once. A single try goes at once.
-      if (budget > 1 && handoff.enabled) {
+      if (budget > 1) {
         const gate = handoff.awaitHandoff(
           keys,
           Math.min(s.nodeTimeout, giveUpAt - clock.now()),
@@ -255,7 +255,8 @@ export class Redlock extends TypedEmitter {
         if (waiter) handoff.attempted(waiter);
         keepAttempt(attempts, attempt);
 
-        let error: ExecutionError;
+        // Made only when thrown: under contention most failed attempts are followed by another.
+        let error: () => ExecutionError;
         if (decision.granted) {
           let fencingToken: number | undefined;
           let fenceError: ExecutionError | undefined;
@@ -292,14 +293,15 @@ export class Redlock extends TypedEmitter {
             this.emit("acquired", lock);
             return lock;
           }
-          error =
+          error = () =>
             fenceError ??
             new LockExpiredError(
               `Acquired ${list(names)} on a quorum, but too late: no validity was left of ${duration} ms.`,
               statsOf(attempts),
             );
         } else {
-          error = failure("acquire", names, decision, attempts, this.#runners.length);
+          const kept = [...attempts];
+          error = () => failure("acquire", names, decision, kept, this.#runners.length);
         }
         // Step 5 of the algorithm: undo partial grants before trying again, so our own keys never
         // block other contenders until they expire. Not awaited: a slow node must not delay the
@@ -309,23 +311,25 @@ export class Redlock extends TypedEmitter {
 
         const now = clock.now();
         if (scheduled) {
-          if (used >= budget) throw error;
+          if (used >= budget) throw error();
           nextAt = now + retryDelay(s);
         }
         // Listen for releases when a lock held elsewhere is what denied the quorum.
         const heldElsewhere =
           decision.conflicts > this.#runners.length - quorum(this.#runners.length);
-        if (heldElsewhere && handoff.enabled) {
+        // Queued even when the nodes cannot announce releases: a release made in this process
+        // still wakes the first in line directly.
+        if (heldElsewhere) {
           if (!waiter) waiter = handoff.enter(keys);
-          else if (!handoff.canHear(waiter)) handoff.refresh(waiter);
+          else if (handoff.enabled && !handoff.canHear(waiter)) handoff.refresh(waiter);
         }
         // Sleep until the next scheduled retry, the holder's TTL, acquireTimeout or a release
         // announcement, whichever comes first.
         const ttlAt = decision.holderTtl > 0 ? now + decision.holderTtl + 1 : Infinity;
         const wakeAt = Math.min(nextAt, ttlAt, giveUpAt);
-        if (wakeAt === giveUpAt && !waiter && now + 1 < giveUpAt) {
-          // Nothing could bring a try forward before acquireTimeout: give up now.
-          throw error;
+        if (wakeAt === giveUpAt && !(waiter && handoff.enabled) && now + 1 < giveUpAt) {
+          // No announcement can bring a try forward before acquireTimeout: give up now.
+          throw error();
         }
         let reason: WakeReason = "timer";
         if (wakeAt > now) {
@@ -337,7 +341,7 @@ export class Redlock extends TypedEmitter {
             throw aborted(names, attempts, signal);
           }
         }
-        if (reason === "timer" && wakeAt === giveUpAt && wakeAt < nextAt) throw error;
+        if (reason === "timer" && wakeAt === giveUpAt && wakeAt < nextAt) throw error();
         // Only a try made on schedule uses up a retry; one brought forward by a release or by
         // the holder's TTL running out does not.
         scheduled = reason === "timer" && wakeAt === nextAt;
@@ -479,7 +483,9 @@ export class Redlock extends TypedEmitter {
     state.released = true;
     const keysGoneBy = state.keysGoneBy;
     const keys = this.keyPrefix ? this.#keys(resources) : resources;
-    this.#handoff.releasing(keys);
+    const handoff = this.#handoff;
+    // Someone in this process waits for one of the keys: each node's release wakes it directly.
+    const waited = handoff.releasing(keys);
     const attempts: StatsSource[] = [];
 
     for (let n = 1; ; n++) {
@@ -493,6 +499,11 @@ export class Redlock extends TypedEmitter {
         releaseVote(keys.length),
         state.holders,
       );
+      if (waited) {
+        attempt.forEachVote((node, kind) => {
+          if (kind === "for") handoff.releasedOn(keys, node);
+        });
+      }
       const decision = await attempt.decision;
       keepAttempt(attempts, attempt);
       const delay = retryDelay(s);

@@ -104,6 +104,44 @@ describe("event-driven hand-off", () => {
     expect(clock.now()).toBeLessThan(1000);
   });
 
+  test("without pub/sub, a release made in this process still wakes the first in line at once", async () => {
+    const { clock, runners, redlock } = setup(3, { retryDelay: 10_000 }, { pubsub: false });
+    const held = await clock.settle(redlock.acquire(["a"], 60_000));
+    const order: number[] = [];
+    const waiters = [0, 1].map((i) =>
+      redlock.acquire(["a"], 10_000).then((lock) => {
+        order.push(i);
+        return lock;
+      }),
+    );
+    await clock.advance(100);
+    const releasedAt = clock.now();
+    await clock.settle(held.release());
+    const first = await clock.settle(waiters[0]!);
+    expect(clock.now()).toBe(releasedAt);
+    expect(runners[0]?.get("a")).toBe(first.value);
+    // Woken by the release, not by a retry: none of the default ten was used up.
+    expect(first.attempts.length).toBe(2);
+    await clock.settle(first.release());
+    const second = await clock.settle(waiters[1]!);
+    expect(clock.now()).toBe(releasedAt);
+    expect(order).toEqual([0, 1]);
+    await clock.settle(second.release());
+  });
+
+  test("a local release wakes the waiter before the nodes' announcements arrive", async () => {
+    const { clock, runners, redlock } = setup(3, { retryDelay: 10_000 });
+    const held = await clock.settle(redlock.acquire(["a"], 60_000));
+    const waiting = redlock.acquire(["a"], 10_000);
+    await clock.advance(100);
+    // Announcements are lost: only the release's own replies can wake the waiter.
+    for (const runner of runners) runner.faults.dropMessages = true;
+    await clock.settle(held.release());
+    const lock = await clock.settle(waiting);
+    expect(clock.now()).toBe(100);
+    expect(runners[1]?.get("a")).toBe(lock.value);
+  });
+
   test("runners without pub/sub poll, never past the holder's TTL", async () => {
     const { clock, redlock } = setup(3, { retryDelay: 10_000 }, { pubsub: false });
     await clock.settle(redlock.acquire(["a"], 300));

@@ -88,7 +88,7 @@ export class Handoff {
           gate: new Set(),
         };
         this.#keys.set(key, state);
-        void this.#listen(state, key);
+        if (this.enabled) void this.#listen(state, key);
       }
       state.queue.push(waiter);
     }
@@ -137,11 +137,25 @@ export class Handoff {
    * This process is about to release `keys`. Where others here wait for one of them, hold
    * newcomers back until the first in line has tried: the releaser must not win it back.
    */
-  releasing(keys: readonly string[]): void {
+  releasing(keys: readonly string[]): boolean {
+    let waited = false;
     for (const key of keys) {
       const state = this.#keys.get(key);
-      if (state && state.queue.length > 0) state.handingOff = true;
+      if (state && state.queue.length > 0) {
+        state.handingOff = true;
+        waited = true;
+      }
     }
+    return waited;
+  }
+
+  /**
+   * This process's release of `keys` went through on `node`: for the waiters here, it counts as
+   * that node's announcement, heard without the pub/sub round trip. Their next attempt goes out
+   * on the same connections as the release, so it reaches each node after the release.
+   */
+  releasedOn(keys: readonly string[], node: number): void {
+    for (const key of keys) this.#announce(key, node);
   }
 
   /**
