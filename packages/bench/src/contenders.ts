@@ -1,10 +1,11 @@
+import { defaultSettings } from "@redlock/core";
 import type { Redis as IoRedis } from "ioredis";
-import { RawQuorum } from "./raw";
+import { ioredisDriver, nodeRedisDriver, type RawDriver, RawQuorum } from "./raw";
 import { jittered, sleep } from "./time";
 
 /** Lock TTL used by every contender, in every scenario (ms). */
 export const LOCK_TTL = 5000;
-/** Contended acquisitions give up after this long (ms). */
+/** Contended acquisitions of the raw baseline and the peers give up after about this long (ms). */
 export const ACQUIRE_DEADLINE = 10_000;
 /** The raw baseline's polling interval under contention (ms, ± half of it). */
 export const RAW_POLL = 10;
@@ -20,7 +21,10 @@ export interface Endpoints {
 export interface LockClient {
   /** Acquire with the library's usual settings (no contention is expected). */
   acquire(key: string): Promise<unknown>;
-  /** Acquire, waiting for the key to be free for up to about {@link ACQUIRE_DEADLINE} ms. */
+  /**
+   * Acquire, waiting for the key to be free: the baseline and the peers for up to about
+   * {@link ACQUIRE_DEADLINE} ms, ours with the library's default settings.
+   */
   acquireWaiting(key: string): Promise<unknown>;
   release(handle: unknown): Promise<void>;
   /** Resolves when work the library left running in the background has settled. */
@@ -30,6 +34,7 @@ export interface LockClient {
 
 export type ContenderId =
   | "raw"
+  | "raw-node-redis"
   | "redlock-4"
   | "redlock-5"
   | "sesame"
@@ -43,6 +48,13 @@ export interface Contender {
   readonly id: ContenderId;
   readonly label: string;
   readonly group: "baseline" | "peer" | "ours";
+  /**
+   * The baseline whose figure in the same round and cell its uncontended and frozen figures are
+   * divided by; none for the raw ioredis baseline itself.
+   */
+  readonly baseline?: ContenderId;
+  /** Whether it takes part in the contended hand-off (every contender runs the other scenarios). */
+  readonly handOff: boolean;
   /** How it waits for a busy lock, for the report. */
   readonly waiting: string;
   connect(endpoints: Endpoints): Promise<LockClient>;
@@ -66,39 +78,87 @@ function disconnectAll(clients: readonly IoRedis[]): Promise<void> {
 
 const noIdle = () => Promise.resolve();
 
+async function nodeRedisClients(urls: readonly string[]) {
+  const { createClient } = await import("redis");
+  return Promise.all(
+    urls.map(async (url) => {
+      const client = createClient({ url });
+      client.on("error", () => {});
+      await client.connect();
+      return client;
+    }),
+  );
+}
+
+/** The raw baseline on one client library. */
+function rawClient<Client>(
+  name: string,
+  quorum: RawQuorum<Client>,
+  close: () => Promise<void>,
+): LockClient {
+  type Held = { key: string; value: string };
+  return {
+    async acquire(key) {
+      const value = await quorum.attempt(key, LOCK_TTL);
+      if (value === undefined) throw new Error(`${name}: ${key} is locked`);
+      return { key, value } satisfies Held;
+    },
+    async acquireWaiting(key) {
+      const giveUpAt = Date.now() + ACQUIRE_DEADLINE;
+      for (;;) {
+        const value = await quorum.attempt(key, LOCK_TTL);
+        if (value !== undefined) return { key, value } satisfies Held;
+        const delay = jittered(RAW_POLL, RAW_POLL / 2);
+        if (Date.now() + delay >= giveUpAt) throw new Error(`${name}: gave up on ${key}`);
+        await sleep(delay);
+      }
+    },
+    release(handle) {
+      const held = handle as Held;
+      return quorum.release(held.key, held.value);
+    },
+    idle: noIdle,
+    close,
+  };
+}
+
+async function loaded<Client>(
+  clients: readonly Client[],
+  driver: RawDriver<Client>,
+): Promise<RawQuorum<Client>> {
+  const quorum = new RawQuorum(clients, driver);
+  await quorum.load();
+  return quorum;
+}
+
+const RAW_WAITING = `polls every ${RAW_POLL} ± ${RAW_POLL / 2} ms`;
+
 const raw: Contender = {
   id: "raw",
   label: "raw EVALSHA (ioredis)",
   group: "baseline",
-  waiting: `polls every ${RAW_POLL} ± ${RAW_POLL / 2} ms`,
+  handOff: true,
+  waiting: RAW_WAITING,
   async connect({ redisUrls }) {
     const clients = await ioredisClients(redisUrls);
-    const quorum = new RawQuorum(clients);
-    await quorum.load();
-    type Held = { key: string; value: string };
-    return {
-      async acquire(key) {
-        const value = await quorum.attempt(key, LOCK_TTL);
-        if (value === undefined) throw new Error(`raw: ${key} is locked`);
-        return { key, value } satisfies Held;
-      },
-      async acquireWaiting(key) {
-        const giveUpAt = Date.now() + ACQUIRE_DEADLINE;
-        for (;;) {
-          const value = await quorum.attempt(key, LOCK_TTL);
-          if (value !== undefined) return { key, value } satisfies Held;
-          const delay = jittered(RAW_POLL, RAW_POLL / 2);
-          if (Date.now() + delay >= giveUpAt) throw new Error(`raw: gave up on ${key}`);
-          await sleep(delay);
-        }
-      },
-      release(handle) {
-        const held = handle as Held;
-        return quorum.release(held.key, held.value);
-      },
-      idle: noIdle,
-      close: () => disconnectAll(clients),
-    };
+    const quorum = await loaded(clients, ioredisDriver);
+    return rawClient("raw", quorum, () => disconnectAll(clients));
+  },
+};
+
+const rawNodeRedis: Contender = {
+  id: "raw-node-redis",
+  label: "raw EVALSHA (node-redis)",
+  group: "baseline",
+  baseline: "raw",
+  handOff: false,
+  waiting: RAW_WAITING,
+  async connect({ redisUrls }) {
+    const clients = await nodeRedisClients(redisUrls);
+    const quorum = await loaded(clients, nodeRedisDriver);
+    return rawClient("raw-node-redis", quorum, async () => {
+      for (const client of clients) client.destroy();
+    });
   },
 };
 
@@ -109,6 +169,8 @@ const redlock4: Contender = {
   id: "redlock-4",
   label: "redlock 4.2.0",
   group: "peer",
+  baseline: "raw",
+  handOff: true,
   waiting: "retryCount 50 × 200 ± 100 ms",
   async connect({ redisUrls }) {
     const { default: Redlock } = await import("redlock-4");
@@ -130,6 +192,8 @@ const redlock5: Contender = {
   id: "redlock-5",
   label: "redlock 5.0.0-beta.2",
   group: "peer",
+  baseline: "raw",
+  handOff: true,
   waiting: "retryCount 50 × 200 ± 100 ms",
   async connect({ redisUrls }) {
     const { default: Redlock } = await import("redlock-5");
@@ -153,6 +217,8 @@ const sesame: Contender = {
   id: "sesame",
   label: "@sesamecare-oss/redlock 1.4.0",
   group: "peer",
+  baseline: "raw",
+  handOff: true,
   waiting: "retryCount 50 × 200 ± 100 ms",
   async connect({ redisUrls }) {
     const { Redlock } = await import("@sesamecare-oss/redlock");
@@ -176,6 +242,8 @@ const redisSemaphore: Contender = {
   id: "redis-semaphore",
   label: "redis-semaphore 5.8.0",
   group: "peer",
+  baseline: "raw",
+  handOff: true,
   waiting: "polls every 10 ms, acquireTimeout 10 s",
   async connect({ redisUrls }) {
     const { Mutex, RedlockMutex } = await import("redis-semaphore");
@@ -203,6 +271,8 @@ const redlockUniversal: Contender = {
   id: "redlock-universal",
   label: "redlock-universal 0.8.5",
   group: "peer",
+  baseline: "raw",
+  handOff: true,
   waiting: "1 node: 100 × 100 ms; 3/5 nodes: 50 × 200 ms",
   async connect({ redisUrls }) {
     const { createLock, createRedlock, IoredisAdapter } = await import("redlock-universal");
@@ -236,15 +306,8 @@ const redlockUniversal: Contender = {
   },
 };
 
-/** Per-call settings of ours under contention. */
-const OURS_WAITING = { retryCount: -1, acquireTimeout: ACQUIRE_DEADLINE } as const;
-
 interface OurRedlock {
-  acquire(
-    resources: string[],
-    duration: number,
-    settings?: { retryCount?: number; acquireTimeout?: number },
-  ): Promise<unknown>;
+  acquire(resources: string[], duration: number): Promise<unknown>;
   release(lock: never): Promise<unknown>;
   idle(): Promise<void>;
   on(event: "error", listener: (error: unknown) => void): unknown;
@@ -252,9 +315,11 @@ interface OurRedlock {
 
 function oursClient(redlock: OurRedlock, close: () => Promise<void>): LockClient {
   redlock.on("error", () => {});
+  // No settings anywhere: under contention too, ours wait as the library does by default.
+  const acquire = (key: string) => redlock.acquire([key], LOCK_TTL);
   return {
-    acquire: (key) => redlock.acquire([key], LOCK_TTL),
-    acquireWaiting: (key) => redlock.acquire([key], LOCK_TTL, OURS_WAITING),
+    acquire,
+    acquireWaiting: acquire,
     release: async (handle) => {
       await redlock.release(handle as never);
     },
@@ -263,12 +328,15 @@ function oursClient(redlock: OurRedlock, close: () => Promise<void>): LockClient
   };
 }
 
-const OURS_WAITING_TEXT = "retryCount -1, acquireTimeout 10 s (library's own wait)";
+/** How ours wait for a busy lock: the library's default settings. */
+export const OURS_WAITING_TEXT = `library defaults: retryCount ${defaultSettings.retryCount} × ${defaultSettings.retryDelay} ± ${defaultSettings.retryJitter} ms, a release announcement brings the next try forward`;
 
 const oursIoredis: Contender = {
   id: "ours-ioredis",
   label: "@redlock/ioredis",
   group: "ours",
+  baseline: "raw",
+  handOff: true,
   waiting: OURS_WAITING_TEXT,
   async connect({ redisUrls }) {
     const { Redlock } = await import("@redlock/ioredis");
@@ -281,18 +349,12 @@ const oursNodeRedis: Contender = {
   id: "ours-node-redis",
   label: "@redlock/node-redis",
   group: "ours",
+  baseline: "raw-node-redis",
+  handOff: true,
   waiting: OURS_WAITING_TEXT,
   async connect({ redisUrls }) {
     const { Redlock } = await import("@redlock/node-redis");
-    const { createClient } = await import("redis");
-    const clients = await Promise.all(
-      redisUrls.map(async (url) => {
-        const client = createClient({ url });
-        client.on("error", () => {});
-        await client.connect();
-        return client;
-      }),
-    );
+    const clients = await nodeRedisClients(redisUrls);
     return oursClient(new Redlock(clients), async () => {
       for (const client of clients) client.destroy();
     });
@@ -303,6 +365,8 @@ const oursUpstash: Contender = {
   id: "ours-upstash",
   label: "@redlock/upstash (REST bridge)",
   group: "ours",
+  baseline: "raw",
+  handOff: true,
   waiting: OURS_WAITING_TEXT,
   async connect({ upstash }) {
     if (!upstash) throw new Error("no Upstash bridges for this topology");
@@ -317,6 +381,7 @@ const oursUpstash: Contender = {
 
 export const CONTENDERS: readonly Contender[] = [
   raw,
+  rawNodeRedis,
   redlock4,
   redlock5,
   sesame,

@@ -6,7 +6,13 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { findRedisServer, type RedisNode, startRedisNodes, teardownAll } from "@redlock/testbed";
 import { Redis } from "ioredis";
-import { CONTENDERS, type ContenderId, type Endpoints, type LockClient } from "./contenders";
+import {
+  CONTENDERS,
+  type ContenderId,
+  contender,
+  type Endpoints,
+  type LockClient,
+} from "./contenders";
 import {
   type Measurement,
   measureContended,
@@ -178,6 +184,7 @@ async function main(): Promise<void> {
     for (const [id, why] of Object.entries(unavailable)) log(`${id}: ${why}`);
     const available = CONTENDERS.map((c) => c.id).filter((id) => !unavailable[id]);
     const only = (list?: ContenderId[]) => available.filter((id) => !list || list.includes(id));
+    const handOff = only(plan.contendedOnly).filter((id) => contender(id).handOff);
 
     const record = (
       scenario: ScenarioId,
@@ -231,7 +238,7 @@ async function main(): Promise<void> {
       for (const nodes of plan.contendedTopologies) {
         const topology = topologies.get(nodes)!;
         for (const procs of [1, 2]) {
-          for (const id of shuffled(only(plan.contendedOnly))) {
+          for (const id of shuffled(handOff)) {
             const m = await measureContended({
               workerPath: WORKER,
               contender: id,
@@ -258,7 +265,7 @@ async function main(): Promise<void> {
       const stalled: Promise<unknown>[] = [];
       for (const node of frozen) node.pause();
       try {
-        for (const id of shuffled(only(plan.contendedOnly))) {
+        for (const id of shuffled(only(plan.frozenOnly))) {
           const m = await measureFrozen(five.clients.get(id)!, {
             prefix: `bench:frozen:${round}:${id}`,
             durationMs: plan.frozenMs,

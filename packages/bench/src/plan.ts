@@ -27,8 +27,11 @@ export interface Plan {
   /** Cycles for the Upstash adapter, whose REST round trips are far slower. */
   soakCyclesUpstash: number;
   soakConcurrency: number;
-  /** Contenders of the contended and frozen scenarios and of the soak; undefined = all. */
+  /** Contenders of the contended hand-off, of those that take part in it; undefined = all. */
   contendedOnly?: ContenderId[];
+  /** Contenders of the frozen-nodes scenario; undefined = all. */
+  frozenOnly?: ContenderId[];
+  /** Contenders of the soak; undefined = all. */
   soakOnly?: ContenderId[];
   outDir: "results" | "tmp";
 }
@@ -101,6 +104,7 @@ export function planFor(mode: Mode, rounds?: number): Plan {
         soakCycles: 2000,
         soakCyclesUpstash: 500,
         contendedOnly: ["raw", "ours-ioredis"],
+        frozenOnly: ["raw", "raw-node-redis", "ours-ioredis", "ours-node-redis"],
         soakOnly: ["ours-ioredis"],
         outDir: "tmp",
       };
