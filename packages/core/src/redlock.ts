@@ -500,8 +500,11 @@ export class Redlock extends TypedEmitter {
         state.holders,
       );
       if (waited) {
-        attempt.forEachVote((node, kind) => {
-          if (kind === "for") handoff.releasedOn(keys, node);
+        attempt.forEachVote((node, kind, detail) => {
+          // With other processes listening too, the waiter here hears the announcement with
+          // them instead: every process learns of the release at about the same moment, and
+          // the one that released gets no head start.
+          if (kind === "for" && (detail?.heard ?? -1) <= 1) handoff.releasedOn(keys, node);
         });
       }
       const decision = await attempt.decision;

@@ -64,22 +64,25 @@ return #KEYS
  * KEYS[1..n]  the lock's resource keys
  * ARGV[1]     the lock value
  *
- * Returns { deleted, missing }: keys deleted, and keys that no longer existed. The remaining
+ * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
+ * subscribers any one announcement reached (0 when none was made). The remaining
  * n − deleted − missing keys hold another value. Safe to repeat.
  */
 export const RELEASE_SCRIPT = `local deleted = 0
 local missing = 0
+local heard = 0
 for i, key in ipairs(KEYS) do
   local current = redis.pcall("GET", key)
   if current == ARGV[1] then
     redis.call("DEL", key)
-    redis.call("PUBLISH", "redlock:released:" .. key, "")
+    local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
+    if reached > heard then heard = reached end
     deleted = deleted + 1
   elseif not current then
     missing = missing + 1
   end
 end
-return { deleted, missing }
+return { deleted, missing, heard }
 `;
 
 /** The channel a release announces `key` on. */

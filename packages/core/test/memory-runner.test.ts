@@ -22,7 +22,7 @@ describe("MemoryRunner", () => {
     expect(await runner.run(extendScript, ["a", "b"], ["v", 5000])).toBe(2);
     expect(runner.pttl("a")).toBe(5000);
     runner.set("c", "other");
-    expect(await runner.run(releaseScript, ["a", "c", "d"], ["v"])).toEqual([1, 1]);
+    expect(await runner.run(releaseScript, ["a", "c", "d"], ["v"])).toEqual([1, 1, 0]);
   });
 
   test("lost replies run the script and then fail", async () => {

@@ -13,6 +13,9 @@ export type Vote<D> =
 /** Turns a node's raw reply into a vote; throws `UnexpectedReplyError` on a malformed reply. */
 export type Classify<D> = (reply: unknown, runner: ScriptRunner, name: string) => Vote<D>;
 
+/** Called with a node's index, its vote and, for a vote for, its detail. */
+export type VoteWatcher<D> = (node: number, kind: VoteKind, detail: D | undefined) => void;
+
 /** How one node voted: granted, refused (another holder, or the keys are gone), or failed. */
 export type VoteKind = "for" | "conflict" | "missing" | "failed";
 
@@ -37,7 +40,7 @@ export interface Decision<D> {
   /** Resolves with every vote once all nodes answered or timed out; never rejects. */
   readonly stats: Promise<ExecutionStats>;
   /** See {@link Attempt.forEachVote}. */
-  forEachVote(callback: (node: number, kind: VoteKind) => void): void;
+  forEachVote(callback: VoteWatcher<D>): void;
 }
 
 export interface AttemptOptions<D> {
@@ -83,7 +86,9 @@ export class Attempt<D> implements Decision<D> {
   #awaited: number;
   #decided = false;
   #resolve!: (attempt: Attempt<D>) => void;
-  #watchers: ((node: number, kind: VoteKind) => void)[] | undefined;
+  #watchers: VoteWatcher<D>[] | undefined;
+  /** Each node's detail, for the watchers (made at the first vote for). */
+  #nodeDetails: (D | undefined)[] | undefined;
   #stats: Promise<ExecutionStats> | undefined;
   #settleStats: ((stats: ExecutionStats) => void) | undefined;
   readonly #deadline: Deadline;
@@ -147,11 +152,11 @@ export class Attempt<D> implements Decision<D> {
    * Calls `callback` with each node's index and vote: at once for the nodes that voted, and
    * later for the others as they answer or time out. Usable before the decision.
    */
-  forEachVote(callback: (node: number, kind: VoteKind) => void): void {
+  forEachVote(callback: VoteWatcher<D>): void {
     const kinds = this.#kinds;
     for (let node = 0; node < kinds.length; node++) {
       const kind = kinds[node];
-      if (kind) callback(node, kind);
+      if (kind) callback(node, kind, this.#nodeDetails?.[node]);
     }
     if (this.pending === 0) return;
     this.#watchers ??= [];
@@ -209,13 +214,14 @@ export class Attempt<D> implements Decision<D> {
     if (kind === "for") {
       this.#for++;
       this.details.push(detail as D);
+      (this.#nodeDetails ??= new Array(this.#kinds.length))[node] = detail;
       options.holders?.add(node);
     } else {
       this.#votesAgainst++;
       this.#errors ??= new Array(this.#kinds.length);
       this.#errors[node] = error;
     }
-    if (this.#watchers) for (const watcher of this.#watchers) watcher(node, kind);
+    if (this.#watchers) for (const watcher of this.#watchers) watcher(node, kind, detail);
     this.pending--;
     if (options.awaitNodes?.has(node)) this.#awaited--;
     if (!this.#decided) {

@@ -38,22 +38,37 @@ export function countVote(keyCount: number, script: string): Classify<number> {
   };
 }
 
-/** Per-node answer to a release: keys deleted, keys already gone (the rest hold another value). */
+/**
+ * Per-node answer to a release: keys deleted, keys already gone (the rest hold another value),
+ * and how many subscribers its announcement reached (-1 when the script does not say).
+ */
 export interface ReleaseDetail {
   readonly deleted: number;
   readonly missing: number;
+  readonly heard: number;
 }
 
-/** Release replies with `[deleted, missing]`; a plain count (v5-style custom script) means deleted. */
+/**
+ * Release replies with `[deleted, missing, heard]`, or `[deleted, missing]` from an earlier
+ * version of the script; a plain count (v5-style custom script) means deleted.
+ */
 export function releaseVote(keyCount: number): Classify<ReleaseDetail> {
   return (reply, _runner, name) => {
     if (isInteger(reply) && reply >= 0 && reply <= keyCount) {
-      return { for: true, detail: { deleted: reply, missing: 0 } };
+      return { for: true, detail: { deleted: reply, missing: 0, heard: -1 } };
     }
-    if (Array.isArray(reply) && reply.length === 2) {
-      const [deleted, missing] = reply as unknown[];
-      if (isInteger(deleted) && isInteger(missing) && deleted >= 0 && missing >= 0) {
-        if (deleted + missing <= keyCount) return { for: true, detail: { deleted, missing } };
+    if (Array.isArray(reply) && (reply.length === 2 || reply.length === 3)) {
+      const [deleted, missing, heard = -1] = reply as unknown[];
+      if (
+        isInteger(deleted) &&
+        isInteger(missing) &&
+        isInteger(heard) &&
+        deleted >= 0 &&
+        missing >= 0 &&
+        heard >= -1 &&
+        deleted + missing <= keyCount
+      ) {
+        return { for: true, detail: { deleted, missing, heard } };
       }
     }
     throw new UnexpectedReplyError(name, "release", reply);

@@ -281,13 +281,16 @@ export class MemoryRunner implements ScriptRunner {
     return keys.length;
   }
 
-  #publish(channel: string): void {
+  /** Announce on `channel`; returns how many subscribers it reached, as PUBLISH does. */
+  #publish(channel: string): number {
     const listeners = this.#channels.get(channel);
-    if (!listeners || this.faults.down || this.faults.dropMessages) return;
+    if (!listeners || this.faults.down) return 0;
+    if (this.faults.dropMessages) return listeners.size;
     // Delivered after the reply, as a separate push message would be.
     queueMicrotask(() => {
       for (const listener of [...listeners]) listener();
     });
+    return listeners.size;
   }
 
   #extend(keys: string[], value: string, ttl: number): number {
@@ -302,18 +305,19 @@ export class MemoryRunner implements ScriptRunner {
     return keys.length;
   }
 
-  #release(keys: string[], value: string): [number, number] {
+  #release(keys: string[], value: string): [number, number, number] {
     let deleted = 0;
     let missing = 0;
+    let heard = 0;
     for (const key of keys) {
       const entry = this.#live(key);
       if (!entry) missing++;
       else if (entry.value === value) {
         this.#store.delete(key);
         deleted++;
-        this.#publish(releaseChannel(key));
+        heard = Math.max(heard, this.#publish(releaseChannel(key)));
       }
     }
-    return [deleted, missing];
+    return [deleted, missing, heard];
   }
 }
