@@ -16,7 +16,7 @@ import { Deadlines } from "./internal/deadlines";
 import { Handoff, type Waiter, type WakeReason } from "./internal/handoff";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
-import { countVote, guardedVote, releaseVote } from "./internal/replies";
+import { countVote, guardedVote, type ReleaseDetail, releaseVote } from "./internal/replies";
 import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
 import { sleep } from "./internal/timers";
 import { handleFor, isCurrent, type Lock, type LockState, lockState } from "./lock";
@@ -54,6 +54,14 @@ function driftWithin(duration: number, driftFactor: number): number {
     );
   }
   return driftMs;
+}
+
+/** An attempt {@link Redlock.acquire} sent before handing over to the full loop. */
+interface FirstAttempt {
+  readonly attempt: Attempt<number>;
+  readonly value: string;
+  readonly start: number;
+  readonly holders: Set<number>;
 }
 
 /** The settings of a call that passed none. */
@@ -186,18 +194,93 @@ export class Redlock extends TypedEmitter {
    * @throws {AbortedError} `settings.signal` aborted
    * @throws {InvalidArgumentError} bad input; nothing was sent
    */
-  async acquire(
+  acquire(
     resources: string | readonly string[],
     duration: number,
     settings?: AcquireSettings,
   ): Promise<Lock> {
-    const names = validateResources(resources);
-    validateDuration(duration, this.minDuration);
-    const options: AcquireSettings = settings === undefined ? NO_SETTINGS : readSettings(settings);
-    const s = settings === undefined ? this.settings : mergeSettings(this.settings, options);
-    const driftMs = driftWithin(duration, s.driftFactor);
+    let names: string[];
+    let options: AcquireSettings;
+    let s: Readonly<Settings>;
+    let driftMs: number;
+    try {
+      names = validateResources(resources);
+      validateDuration(duration, this.minDuration);
+      options = settings === undefined ? NO_SETTINGS : readSettings(settings);
+      s = settings === undefined ? this.settings : mergeSettings(this.settings, options);
+      driftMs = driftWithin(duration, s.driftFactor);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // validateResources returned a copy: without a prefix, it can be the keys.
     const keys = this.keyPrefix ? this.#keys(names) : names;
+    // The common case (no signal, deadline, fencing or guard, and no hand-off under way here)
+    // sends its first attempt from here and needs no async frame when it is granted.
+    if (
+      options.signal === undefined &&
+      options.acquireTimeout === undefined &&
+      options.fencing !== true &&
+      !this.#guard &&
+      !this.#handoff.handingOff(keys)
+    ) {
+      const value = randomValue();
+      const start = this.clock.now();
+      const holders = new Set<number>();
+      const timeout = Math.min(s.nodeTimeout, duration - driftMs);
+      const attempt = this.#requestGrant(keys, value, duration, false, timeout, holders);
+      const first: FirstAttempt = { attempt, value, start, holders };
+      return attempt.decision.then((decision) => {
+        if (decision.granted) {
+          const left = validity(duration, this.clock.now() - start, s.driftFactor);
+          if (left > 0) {
+            return this.#granted(names, value, [attempt], start, duration, driftMs, left, holders);
+          }
+        }
+        return this.#acquire(names, keys, duration, options, s, driftMs, first);
+      });
+    }
+    return this.#acquire(names, keys, duration, options, s, driftMs, undefined);
+  }
+
+  /** The lock handed out for a granted attempt. */
+  #granted(
+    names: string[],
+    value: string,
+    attempts: readonly StatsSource[],
+    start: number,
+    duration: number,
+    driftMs: number,
+    left: number,
+    holders: Set<number>,
+    fencingToken?: number,
+  ): Lock {
+    const state: LockState = {
+      deadline: start + duration - driftMs,
+      keysGoneBy: start + duration + driftMs,
+      expiration: this.clock.wallNow() + left,
+      generation: 0,
+      released: false,
+      holders,
+      fencingToken,
+    };
+    const lock = handleFor(this, names, value, attempts, state);
+    this.emit("acquired", lock);
+    return lock;
+  }
+
+  /**
+   * Acquisition with everything: the hand-off gate, signals, deadlines, fencing, retries.
+   * `first` is an attempt already sent (and decided) by {@link Redlock.acquire}.
+   */
+  async #acquire(
+    names: string[],
+    keys: readonly string[],
+    duration: number,
+    options: AcquireSettings,
+    s: Readonly<Settings>,
+    driftMs: number,
+    first: FirstAttempt | undefined,
+  ): Promise<Lock> {
     const signal = options.signal;
     const clock = this.clock;
     const giveUpAt =
@@ -216,7 +299,7 @@ export class Redlock extends TypedEmitter {
       // This process just released one of the keys to a waiter here: let that waiter try first
       // (one round trip), queued behind it, so a releaser cannot take the lock straight back.
       // Keys without such a hand-off are tried at once. A single try goes at once.
-      if (budget > 1) {
+      if (budget > 1 && !first) {
         const gate = handoff.awaitHandoff(
           keys,
           Math.min(s.nodeTimeout, giveUpAt - clock.now()),
@@ -236,14 +319,23 @@ export class Redlock extends TypedEmitter {
       let scheduled = true;
       let nextAt = Number.POSITIVE_INFINITY;
       for (;;) {
-        if (signal?.aborted) throw aborted(names, attempts, signal);
-        if (waiter) handoff.attempting(waiter);
-        // A fresh value per attempt: a late release of a failed attempt can never delete the
-        // keys of a later one.
-        const value = randomValue();
-        const start = clock.now();
-        const holders = new Set<number>();
-        const attempt = this.#requestGrant(keys, value, duration, fencing, timeout, holders);
+        let value: string;
+        let start: number;
+        let holders: Set<number>;
+        let attempt: Attempt<number>;
+        if (first) {
+          ({ value, start, holders, attempt } = first);
+          first = undefined;
+        } else {
+          if (signal?.aborted) throw aborted(names, attempts, signal);
+          if (waiter) handoff.attempting(waiter);
+          // A fresh value per attempt: a late release of a failed attempt can never delete the
+          // keys of a later one.
+          value = randomValue();
+          start = clock.now();
+          holders = new Set<number>();
+          attempt = this.#requestGrant(keys, value, duration, fencing, timeout, holders);
+        }
         let decision: Attempt<number>;
         try {
           decision = await raceSignal(attempt.decision, signal);
@@ -279,19 +371,18 @@ export class Redlock extends TypedEmitter {
           }
           const left = validity(duration, clock.now() - start, s.driftFactor);
           if (left > 0 && !fenceError) {
-            const state: LockState = {
-              deadline: start + duration - driftMs,
-              keysGoneBy: start + duration + driftMs,
-              expiration: clock.wallNow() + left,
-              generation: 0,
-              released: false,
+            acquired = true;
+            return this.#granted(
+              names,
+              value,
+              attempts,
+              start,
+              duration,
+              driftMs,
+              left,
               holders,
               fencingToken,
-            };
-            const lock = handleFor(this, names, value, attempts, state);
-            acquired = true;
-            this.emit("acquired", lock);
-            return lock;
+            );
           }
           error = () =>
             fenceError ??
@@ -472,54 +563,97 @@ export class Redlock extends TypedEmitter {
    * @returns the outcome: `released`, `expired`, `not-held`, `already-released` or `partial`
    * @throws {InvalidArgumentError} if `lock` is not a lock
    */
-  async release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
-    const { resources, value, state } = this.#lockParts(lock);
+  release(lock: Lock, settings?: Partial<Settings>): Promise<ReleaseResult> {
+    let parts: { resources: string[]; value: string; state: LockState };
     let s = this.#releaseSettings;
-    if (settings !== undefined) {
-      const options = readSettings(settings);
-      s = mergeSettings(this.settings, { ...options, retryCount: options.retryCount ?? 0 });
+    try {
+      parts = this.#lockParts(lock);
+      if (settings !== undefined) {
+        const options = readSettings(settings);
+        s = mergeSettings(this.settings, { ...options, retryCount: options.retryCount ?? 0 });
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const { resources, value, state } = parts;
     const releasedBefore = state.released;
     state.released = true;
-    const keysGoneBy = state.keysGoneBy;
     const keys = this.keyPrefix ? this.#keys(resources) : resources;
-    const handoff = this.#handoff;
     // Someone in this process waits for one of the keys: each node's release wakes it directly.
-    const waited = handoff.releasing(keys);
-    const attempts: StatsSource[] = [];
+    const waited = this.#handoff.releasing(keys);
+    const attempt = this.#releaseAttempt(keys, value, s.nodeTimeout, state.holders, waited);
+    // Without retries (the default), one attempt and no async frame: release is on every path.
+    if (maxAttempts(s.retryCount) === 1) {
+      return attempt.decision.then((decision) => {
+        const result = releaseResult(decision, keys.length, [attempt], releasedBefore);
+        this.emit("released", lock, result);
+        return result;
+      });
+    }
+    return this.#releaseRetrying(lock, keys, value, state, s, waited, attempt, releasedBefore);
+  }
 
+  /** The rest of a release that may retry, after its first attempt. */
+  async #releaseRetrying(
+    lock: Lock,
+    keys: readonly string[],
+    value: string,
+    state: LockState,
+    s: Readonly<Settings>,
+    waited: boolean,
+    first: Attempt<ReleaseDetail>,
+    releasedBefore: boolean,
+  ): Promise<ReleaseResult> {
+    const attempts: StatsSource[] = [];
+    let attempt = first;
     for (let n = 1; ; n++) {
-      // Done at quorum, but never before every node that granted the lock has answered (or
-      // timed out): once release() resolves, the nodes that held the keys have deleted them.
-      const attempt = this.#attempt(
-        this.scripts.releaseScript,
-        keys,
-        [value],
-        s.nodeTimeout,
-        releaseVote(keys.length),
-        state.holders,
-      );
-      if (waited) {
-        attempt.forEachVote((node, kind, detail) => {
-          // With other processes listening too, the waiter here hears the announcement with
-          // them instead: every process learns of the release at about the same moment, and
-          // the one that released gets no head start.
-          if (kind === "for" && (detail?.heard ?? -1) <= 1) handoff.releasedOn(keys, node);
-        });
-      }
       const decision = await attempt.decision;
       keepAttempt(attempts, attempt);
       const delay = retryDelay(s);
       const retry =
-        !decision.granted && n < maxAttempts(s.retryCount) && this.clock.now() + delay < keysGoneBy;
-      if (retry) {
-        await sleep(this.clock, delay);
-        continue;
+        !decision.granted &&
+        n < maxAttempts(s.retryCount) &&
+        this.clock.now() + delay < state.keysGoneBy;
+      if (!retry) {
+        const result = releaseResult(decision, keys.length, attempts, releasedBefore);
+        this.emit("released", lock, result);
+        return result;
       }
-      const result = releaseResult(decision, keys.length, attempts, releasedBefore);
-      this.emit("released", lock, result);
-      return result;
+      await sleep(this.clock, delay);
+      attempt = this.#releaseAttempt(keys, value, s.nodeTimeout, state.holders, waited);
     }
+  }
+
+  /**
+   * One release attempt. Done at quorum, but never before every node that granted the lock has
+   * answered (or timed out): once release() resolves, the nodes that held the keys have deleted
+   * them.
+   */
+  #releaseAttempt(
+    keys: readonly string[],
+    value: string,
+    timeout: number,
+    holders: ReadonlySet<number>,
+    waited: boolean,
+  ): Attempt<ReleaseDetail> {
+    const attempt = this.#attempt(
+      this.scripts.releaseScript,
+      keys,
+      [value],
+      timeout,
+      releaseVote(keys.length),
+      holders,
+    );
+    if (waited) {
+      const handoff = this.#handoff;
+      attempt.forEachVote((node, kind, detail) => {
+        // With other processes listening too, the waiter here hears the announcement with
+        // them instead: every process learns of the release at about the same moment, and
+        // the one that released gets no head start.
+        if (kind === "for" && (detail?.heard ?? -1) <= 1) handoff.releasedOn(keys, node);
+      });
+    }
+    return attempt;
   }
 
   /**

@@ -25,8 +25,10 @@ export type VoteKind = "for" | "conflict" | "missing" | "failed";
  */
 export interface Decision<D> {
   readonly granted: boolean;
-  /** Details of the votes for, in arrival order. */
+  /** Details of the votes for, in node order. */
   readonly details: readonly D[];
+  /** How many nodes voted for. */
+  readonly granting: number;
   /** Nodes that voted against because another lock holds a resource. */
   readonly conflicts: number;
   /** Nodes that voted against because the lock's keys are gone there (extend only). */
@@ -69,7 +71,8 @@ const NO_FAILURES: readonly NodeError[] = Object.freeze([]);
  */
 export class Attempt<D> implements Decision<D> {
   granted = false;
-  readonly details: D[] = [];
+  /** Votes for so far. */
+  granting = 0;
   conflicts = 0;
   missing = 0;
   holderTtl = 0;
@@ -127,6 +130,16 @@ export class Attempt<D> implements Decision<D> {
         (error: unknown) => this.#failed(node, error),
       );
     }
+  }
+
+  /** Details of the votes for so far, in node order. */
+  get details(): readonly D[] {
+    const out: D[] = [];
+    const kinds = this.#kinds;
+    for (let node = 0; node < kinds.length; node++) {
+      if (kinds[node] === "for") out.push(this.#nodeDetails?.[node] as D);
+    }
+    return out;
   }
 
   /** Nodes that failed: errors, timeouts, malformed replies. */
@@ -213,7 +226,7 @@ export class Attempt<D> implements Decision<D> {
     this.#kinds[node] = kind;
     if (kind === "for") {
       this.#for++;
-      this.details.push(detail as D);
+      this.granting++;
       (this.#nodeDetails ??= new Array(this.#kinds.length))[node] = detail;
       options.holders?.add(node);
     } else {

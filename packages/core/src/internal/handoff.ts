@@ -158,6 +158,13 @@ export class Handoff {
     for (const key of keys) this.#announce(key, node);
   }
 
+  /** Is a hand-off to a waiter here under way on one of `keys`? */
+  handingOff(keys: readonly string[]): boolean {
+    if (this.#keys.size === 0) return false;
+    for (const key of keys) if (this.#keys.get(key)?.handingOff) return true;
+    return false;
+  }
+
   /**
    * For a newcomer: is a hand-off under way on one of these keys? If so, resolves (with `true`)
    * when it ends, when `ms` pass, or rejects when `signal` aborts. Resolves `false` at once when

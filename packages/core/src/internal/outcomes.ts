@@ -17,7 +17,7 @@ import type { ReleaseDetail } from "./replies";
  * not answered yet may hold a grant; a conflict vote wrote nothing.
  */
 export function mayHaveWritten(decision: Decision<unknown>): boolean {
-  return decision.details.length > 0 || decision.failures.length > 0 || decision.pending > 0;
+  return decision.granting > 0 || decision.failures.length > 0 || decision.pending > 0;
 }
 
 /** The error a failed acquire or extend attempt ends with: who stood in the way decides the class. */
@@ -32,7 +32,7 @@ export function failure(
   const failed = decision.failures;
   const { conflicts, missing } = decision;
   const tolerated = membership - quorum(membership);
-  const answered = decision.details.length + conflicts + missing;
+  const answered = decision.granting + conflicts + missing;
   const counted = `${answered === membership ? "" : ` of the ${answered} that answered`}`;
   if (operation === "extend" && conflicts <= tolerated && conflicts + missing > tolerated) {
     return new LockExpiredError(

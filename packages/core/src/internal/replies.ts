@@ -15,6 +15,19 @@ const isInteger = (value: unknown): value is number =>
  * and extend returns -1 when the keys are only missing. Any other reply is malformed.
  */
 export function countVote(keyCount: number, script: string): Classify<number> {
+  if (script === "acquire" && keyCount < ACQUIRE_VOTES.length) {
+    ACQUIRE_VOTES[keyCount] ??= makeCountVote(keyCount, script);
+    return ACQUIRE_VOTES[keyCount] as Classify<number>;
+  }
+  return makeCountVote(keyCount, script);
+}
+
+/** Acquire classifiers for small key counts, made once. */
+const ACQUIRE_VOTES: (Classify<number> | undefined)[] = new Array(8);
+/** Release classifiers for small key counts, made once. */
+const RELEASE_VOTES: (Classify<ReleaseDetail> | undefined)[] = new Array(8);
+
+function makeCountVote(keyCount: number, script: string): Classify<number> {
   return (reply, _runner, name) => {
     if (!isInteger(reply)) throw new UnexpectedReplyError(name, script, reply);
     if (reply === keyCount) return { for: true, detail: reply };
@@ -53,6 +66,14 @@ export interface ReleaseDetail {
  * version of the script; a plain count (v5-style custom script) means deleted.
  */
 export function releaseVote(keyCount: number): Classify<ReleaseDetail> {
+  if (keyCount < RELEASE_VOTES.length) {
+    RELEASE_VOTES[keyCount] ??= makeReleaseVote(keyCount);
+    return RELEASE_VOTES[keyCount] as Classify<ReleaseDetail>;
+  }
+  return makeReleaseVote(keyCount);
+}
+
+function makeReleaseVote(keyCount: number): Classify<ReleaseDetail> {
   return (reply, _runner, name) => {
     if (isInteger(reply) && reply >= 0 && reply <= keyCount) {
       return { for: true, detail: { deleted: reply, missing: 0, heard: -1 } };
