@@ -144,7 +144,9 @@ describe.each([
     await client.connect();
     try {
       const runner = createNodeRedisRunner(client);
-      await expect(runner.run(defaultScripts.releaseScript, ["k"], ["v"])).resolves.toEqual([0, 1, 0]);
+      await expect(runner.run(defaultScripts.releaseScript, ["k"], ["v"])).resolves.toEqual([
+        0, 1, 0,
+      ]);
       let ended = false;
       client.once("end", () => {
         ended = true;

@@ -227,7 +227,8 @@ export class Attempt<D> implements Decision<D> {
     if (kind === "for") {
       this.#for++;
       this.granting++;
-      (this.#nodeDetails ??= new Array(this.#kinds.length))[node] = detail;
+      this.#nodeDetails ??= new Array(this.#kinds.length);
+      this.#nodeDetails[node] = detail;
       options.holders?.add(node);
     } else {
       this.#votesAgainst++;
