@@ -470,6 +470,8 @@ export class UpstashBridge implements Closeable {
     const held = pending;
     pending = undefined;
     res.write(confirmations.join("") + held.join(""));
+    // Lost before the "end" listener was added: the stream ends after its confirmation.
+    if (subscriber.status === "end") void this.endStream(own);
   }
 
   /** End a stream as a server does: the client reads the end of the body. */

@@ -11,7 +11,8 @@ import { createReleaseListeners, sanitizeError } from "@redlock/core/adapter";
 /**
  * The part of an `@upstash/redis` client the runner uses. Any `Redis` instance from
  * `@upstash/redis` 1.34 or later fits, with its default options (auto-pipelining, automatic
- * deserialization, retries) left as they are.
+ * deserialization, retries) left as they are. Where the client also has `subscribe()` (1.39),
+ * the runner listens for releases with it (see {@link createUpstashRunner}).
  */
 export interface UpstashClient {
   evalsha(sha1: string, keys: string[], args: unknown[]): Promise<unknown>;
@@ -259,6 +260,13 @@ function releaseStreams(
             reject(fail(error));
             return;
           }
+          if (
+            typeof subscriber?.on !== "function" ||
+            typeof subscriber.unsubscribe !== "function"
+          ) {
+            reject(new NodeError(name, NO_SUBSCRIBER));
+            return;
+          }
           let done = false;
           const settle = (error?: NodeError) => {
             if (done) return;
@@ -270,7 +278,7 @@ function releaseStreams(
               resolve();
               return;
             }
-            subscriber.unsubscribe().catch(noop);
+            stop(subscriber);
             reject(error);
           };
           const timer = setTimeout(() => settle(new NodeTimeoutError(name, timeout)), timeout);
@@ -287,7 +295,7 @@ function releaseStreams(
     });
     const close = () => {
       for (const settle of [...confirming]) settle(new NodeError(name, CLOSED));
-      for (const subscriber of open.values()) subscriber.unsubscribe().catch(noop);
+      for (const subscriber of open.values()) stop(subscriber);
       open.clear();
     };
     return { releases, close };
@@ -304,6 +312,16 @@ function releaseStreams(
   };
 }
 
+/** Abort a subscriber's stream; never throws. */
+function stop(subscriber: UpstashSubscriber): void {
+  try {
+    subscriber.unsubscribe().catch(noop);
+  } catch {
+    // Its stream ends with the process anyway.
+  }
+}
+
+const NO_SUBSCRIBER = "the client's subscribe() returned no subscriber";
 const LINE_BREAK = "cannot listen for releases of a key with a line break (one event is one line)";
 const CLOSED = "the runner was closed before the subscription was confirmed";
 
