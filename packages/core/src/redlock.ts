@@ -295,6 +295,7 @@ export class Redlock extends TypedEmitter {
 
     let waiter: Waiter | undefined;
     let acquired = false;
+    let taken = false;
     try {
       // This process just released one of the keys to a waiter here: let that waiter try first
       // (one round trip), queued behind it, so a releaser cannot take the lock straight back.
@@ -308,7 +309,7 @@ export class Redlock extends TypedEmitter {
         if (gate) {
           waiter = handoff.enter(keys);
           try {
-            await gate;
+            taken = await gate;
           } catch {
             throw aborted(names, attempts, signal);
           }
@@ -318,6 +319,21 @@ export class Redlock extends TypedEmitter {
       let used = 1;
       let scheduled = true;
       let nextAt = Number.POSITIVE_INFINITY;
+      if (taken && waiter && options.acquireTimeout === undefined) {
+        // The waiter the lock was handed to here took it: a try now would fail. Wait in line
+        // for its release (or the first scheduled retry), as a failed first try would have.
+        handoff.attempting(waiter);
+        nextAt = clock.now() + retryDelay(s);
+        let reason: WakeReason;
+        try {
+          reason = await handoff.sleep(waiter, nextAt - clock.now(), signal);
+        } catch {
+          throw aborted(names, attempts, signal);
+        }
+        // A try on schedule uses up the first retry; one brought forward by a release is free.
+        scheduled = reason === "timer";
+        used = scheduled ? 1 : 0;
+      }
       for (;;) {
         let value: string;
         let start: number;
@@ -344,7 +360,7 @@ export class Redlock extends TypedEmitter {
           this.#releasePartial(keys, value, timeout, attempt);
           throw aborted(names, attempts, signal);
         }
-        if (waiter) handoff.attempted(waiter);
+        if (waiter) handoff.attempted(waiter, decision.granted);
         keepAttempt(attempts, attempt);
 
         // Made only when thrown: under contention most failed attempts are followed by another.

@@ -151,6 +151,27 @@ describe("event-driven hand-off", () => {
 });
 
 describe("no barging", () => {
+  test("a releaser asking again while its waiter takes the lock waits in line without a try", async () => {
+    const { clock, runners, redlock } = setup(1);
+    const runner = runners[0]!;
+    const held = await clock.settle(redlock.acquire(["a"], 10_000));
+    const waiting = redlock.acquire(["a"], 10_000);
+    await clock.advance(1);
+    const before = runner.stats.calls;
+    await held.release();
+    const again = redlock.acquire(["a"], 10_000);
+    const handed = await clock.settle(waiting);
+    // The release and the waiter's try; the releaser's try would have failed and is not made.
+    await clock.advance(50);
+    expect(runner.stats.calls - before).toBe(2);
+    await clock.settle(handed.release());
+    const lock = await clock.settle(again);
+    expect(runner.stats.calls - before).toBe(4);
+    // Woken by the release: none of its retries was used up.
+    expect(lock.attempts.length).toBe(1);
+    await clock.settle(lock.release());
+  });
+
   test("a holder that releases and asks again waits behind the queue", async () => {
     const { clock, redlock } = setup(1);
     const order: string[] = [];

@@ -33,8 +33,8 @@ interface KeyState {
    * tried, newcomers hold back so the releaser cannot take the lock straight back.
    */
   handingOff: boolean;
-  /** Newcomers holding back during a hand-off; each is called when it ends. */
-  readonly gate: Set<() => void>;
+  /** Newcomers holding back during a hand-off; each is called when it ends (`true`: taken). */
+  readonly gate: Set<(taken: boolean) => void>;
 }
 
 /**
@@ -125,11 +125,14 @@ export class Handoff {
     waiter.seen = new Set();
   }
 
-  /** Call after each attempt: a hand-off to this waiter, if one was under way, is over. */
-  attempted(waiter: Waiter): void {
+  /**
+   * Call after each attempt: a hand-off to this waiter, if one was under way, is over; `taken`
+   * says whether the waiter got the lock.
+   */
+  attempted(waiter: Waiter, taken = false): void {
     for (const key of waiter.keys) {
       const state = this.#keys.get(key);
-      if (state?.queue[0] === waiter) this.#endHandoff(state);
+      if (state?.queue[0] === waiter) this.#endHandoff(state, taken);
     }
   }
 
@@ -166,8 +169,9 @@ export class Handoff {
   }
 
   /**
-   * For a newcomer: is a hand-off under way on one of these keys? If so, resolves (with `true`)
-   * when it ends, when `ms` pass, or rejects when `signal` aborts. Resolves `false` at once when
+   * For a newcomer: is a hand-off under way on one of these keys? If so, resolves when it ends
+   * (with `true` when the waiter it went to took the lock, so a try now would fail) or when `ms`
+   * pass (with `false`), or rejects when `signal` aborts. Resolves `false` at once when
    * no hand-off is under way, which is the common case: keys nobody here is handed are tried
    * at once, whoever else waits for them.
    */
@@ -185,15 +189,17 @@ export class Handoff {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       let pending = states.length;
+      let takenSome = false;
       const done = () => {
         timer.cancel();
         signal?.removeEventListener("abort", onAbort);
         for (const state of states) state.gate.delete(open);
       };
-      const open = () => {
+      const open = (taken: boolean) => {
+        takenSome ||= taken;
         if (--pending > 0) return;
         done();
-        resolve(true);
+        resolve(takenSome);
       };
       const onAbort = () => {
         done();
@@ -201,7 +207,7 @@ export class Handoff {
       };
       const timer = setTimer(this.#clock, ms, () => {
         done();
-        resolve(true);
+        resolve(false);
       });
       for (const state of states) state.gate.add(open);
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -261,10 +267,10 @@ export class Handoff {
     return this.#keys.size;
   }
 
-  #endHandoff(state: KeyState): void {
+  #endHandoff(state: KeyState, taken = false): void {
     if (!state.handingOff) return;
     state.handingOff = false;
-    for (const open of [...state.gate]) open();
+    for (const open of [...state.gate]) open(taken);
   }
 
   /** Subscribe `key` on every node and record how many listen. */
