@@ -39,6 +39,13 @@ export {
   whenControllable,
 } from "./resolve";
 export { ping, type RespCallOptions, RespError, type RespValue, respCall } from "./resp";
+export {
+  errorEvents,
+  LOCK_VALUE,
+  leakedSecrets,
+  recordingValues,
+  settledOutcome,
+} from "./secrets";
 export { sleep } from "./sleep";
 export {
   type BridgeOutcome,
