@@ -1,3 +1,3 @@
 const { jestConfig } = require("@redlock/build-config/jest");
 
-module.exports = jestConfig({ testTimeout: 20000 });
+module.exports = jestConfig();

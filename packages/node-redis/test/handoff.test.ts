@@ -45,7 +45,7 @@ describe.each(flavours.map((flavour) => [flavour.label, flavour] as const))(
       expect(lock.attempts.length).toBeLessThanOrEqual(3);
       await lock.release();
       await Promise.all([holder.quit(), waiter.quit()]);
-    }, 20_000);
+    }, 60_000);
 
     test("cluster clients have no release listener and poll", async () => {
       const cluster = flavour.cluster(nodes.map((node) => node.url));
