@@ -1,4 +1,5 @@
 export * from "@redlock/core";
+export type { IoredisClient, IoredisSubscriber } from "./client";
 export { type IoredisClientOrRunner, Redlock } from "./redlock";
-export type { IoredisClient, IoredisRunnerOptions, IoredisSubscriber } from "./runner";
+export type { IoredisRunnerOptions } from "./runner";
 export { createIoredisRunner } from "./runner";

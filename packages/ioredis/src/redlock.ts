@@ -5,12 +5,8 @@ import {
   type ScriptRunner,
 } from "@redlock/core";
 import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
-import {
-  createIoredisRunner,
-  EXPECTED_CLIENT,
-  type IoredisClient,
-  isIoredisClient,
-} from "./runner";
+import { EXPECTED_CLIENT, type IoredisClient, isIoredisClient } from "./client";
+import { createIoredisRunner } from "./runner";
 
 /**
  * What `Redlock` from `@redlock/ioredis` takes for each node: an ioredis `Redis` or `Cluster`

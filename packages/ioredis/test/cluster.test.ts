@@ -69,7 +69,7 @@ describe.each(drivers)("%s", (label, driver) => {
     )) as NodeError;
     expect(error).toBeInstanceOf(NodeError);
     expect(error.node).toBe(runner.name);
-    expect(error.message).toMatch(/acquire script failed: CROSSSLOT/);
+    expect(error.message).toMatch(/^\[redis-cluster:\/\/.*\] CROSSSLOT/);
     expect((error.cause as Error).message).toMatch(/^CROSSSLOT/);
 
     const redlock = new Redlock([client], { retryCount: 1, retryDelay: 50, retryJitter: 0 });

@@ -123,7 +123,7 @@ describe.each(drivers)("%s", (label, driver) => {
     )) as NodeError;
     expect(failed).toMatchObject({ code: "NODE_ERROR", cause: { message: "BOOM failed" } });
     expect(failed.message).toMatch(
-      /^\[redis:\/\/127\.0\.0\.1:\d+\] acquire script failed: BOOM failed$/,
+      /^\[redis:\/\/127\.0\.0\.1:\d+\] BOOM failed$/,
     );
   });
 

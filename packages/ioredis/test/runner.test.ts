@@ -100,7 +100,7 @@ describe("createIoredisRunner", () => {
     const error = (await rejection(
       createIoredisRunner(thrower, { name: "n1" }).run(acquire, ["a"], []),
     )) as NodeError;
-    expect(error.message).toBe("[n1] acquire script failed: WRONGTYPE nope");
+    expect(error.message).toBe("[n1] WRONGTYPE nope");
     // A copy: ioredis hangs the command's arguments (the lock value) on its errors.
     expect(error.cause).not.toBe(cause);
     expect(error.cause).toEqual(cause);
@@ -110,7 +110,7 @@ describe("createIoredisRunner", () => {
     const other = await rejection(
       createIoredisRunner(rejecter, { name: "n2" }).run(acquire, [], []),
     );
-    expect(other.message).toBe("[n2] acquire script failed: down");
+    expect(other.message).toBe("[n2] down");
     expect(other.cause).toEqual(new Error("down"));
   });
 

@@ -1,3 +1,5 @@
+import type { ScriptCommand } from "@redlock/core/adapter";
+
 /**
  * Options the runner passes to `sendCommand`: `{ abortSignal, typeMapping: {} }`. redis 5 and 6
  * read them (`abortSignal` drops a command not yet written; an empty `typeMapping` restores
@@ -111,4 +113,29 @@ function parseUrl(url: unknown): URL | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Close a client at once, whichever major version it is from. */
+export function closeClient(client: { destroy?(): unknown; disconnect?(): unknown }): unknown {
+  return client.destroy ? client.destroy() : client.disconnect?.();
+}
+
+/** Command options that keep replies as the server sent them (no RESP3 type mapping). */
+export const RAW_REPLIES: NodeRedisCommandOptions = Object.freeze({ typeMapping: {} });
+
+/** `EVALSHA sha1` or `EVAL source`, then `numkeys`, the keys (with the client's prefix) and the arguments, as strings. */
+export function scriptCommand(
+  verb: ScriptCommand,
+  script: string,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  prefix: string,
+): string[] {
+  const out = new Array<string>(3 + keys.length + args.length);
+  out[0] = verb;
+  out[1] = script;
+  out[2] = String(keys.length);
+  for (let i = 0; i < keys.length; i++) out[3 + i] = prefix + keys[i];
+  for (let i = 0; i < args.length; i++) out[3 + keys.length + i] = String(args[i]);
+  return out;
 }

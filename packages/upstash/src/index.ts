@@ -1,3 +1,4 @@
 export * from "@redlock/core";
-export { Redlock } from "./redlock";
-export { createUpstashRunner, type UpstashClient, type UpstashRunnerOptions } from "./runner";
+export type { UpstashClient } from "./client";
+export { Redlock, type UpstashClientOrRunner } from "./redlock";
+export { createUpstashRunner, type UpstashRunnerOptions } from "./runner";

@@ -1,12 +1,21 @@
-import { Redlock as CoreRedlock, type RedlockOptions, type ScriptOverrides } from "@redlock/core";
+import {
+  Redlock as CoreRedlock,
+  type RedlockOptions,
+  type ScriptOverrides,
+  type ScriptRunner,
+} from "@redlock/core";
 import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
-import { CLIENT_HINT, createUpstashRunner, isUpstashClient, type UpstashClient } from "./runner";
+import { CLIENT_HINT, isUpstashClient, type UpstashClient } from "./client";
+import { createUpstashRunner } from "./runner";
+
+/** What `Redlock` of this package takes for each database. */
+export type UpstashClientOrRunner = UpstashClient | ScriptRunner;
 
 /**
  * `Redlock` over `@upstash/redis` clients, one per independent Upstash (or REST-fronted Redis)
  * database. Each client becomes a runner from {@link createUpstashRunner} with default options;
- * build runners yourself and pass them to `Redlock` from `@redlock/core` to set a name or a
- * timeout.
+ * a runner from `createUpstashRunner(client, options)` may stand in for a client to set its name,
+ * reply timeout or `subscribe`.
  *
  * @example
  * ```ts
@@ -19,7 +28,8 @@ import { CLIENT_HINT, createUpstashRunner, isUpstashClient, type UpstashClient }
  */
 export class Redlock extends CoreRedlock {
   /**
-   * @param clients one `@upstash/redis` client per independent database
+   * @param clients one `@upstash/redis` client per independent database, or a runner in its
+   *   place
    * @param settings default settings and instance options, as in `@redlock/core`
    * @param scripts replacement scripts, or functions that edit the defaults
    * @throws {InvalidArgumentError} an entry is not an `@upstash/redis` client (`INVALID_RUNNER`),
@@ -27,7 +37,7 @@ export class Redlock extends CoreRedlock {
    */
   constructor(
     // With the array type, a wrong entry of an array literal is reported on that entry.
-    clients: readonly UpstashClient[] | Iterable<UpstashClient>,
+    clients: readonly UpstashClientOrRunner[] | Iterable<UpstashClientOrRunner>,
     settings?: RedlockOptions,
     scripts?: ScriptOverrides,
   ) {

@@ -235,7 +235,11 @@ describe.each(drivers)("%s", (_label, make: ClientFactory) => {
     const other = new AbortController();
     other.abort(new Error("gone"));
     const error = await rejection(runner.run(script, [], [], { signal: other.signal }));
-    expect(error).toMatchObject({ message: `[${name()}] gone`, code: "NODE_ERROR" });
+    expect(error).toMatchObject({
+      message: `[${name()}] stopped waiting for a reply`,
+      code: "NODE_ERROR",
+      cause: { message: "gone" },
+    });
     await sleep(300);
     expect(db().bridge.requests).toHaveLength(1);
   });

@@ -9,7 +9,7 @@ import {
   type ScriptRunner,
   type UpstashClient,
 } from "../src";
-import { IN_FLIGHT } from "../src/runner";
+import { IN_FLIGHT } from "../src/ordered";
 import {
   allVotes,
   type ClientFactory,

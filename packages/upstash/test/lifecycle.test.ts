@@ -36,6 +36,17 @@ describe.each(drivers)("%s", (_label, make) => {
       fast,
     );
 
+  test("Redlock takes runners in place of clients, mixed with clients", async () => {
+    const [a, b, c] = databases.map((db) => clientFor(make, db));
+    const named = createUpstashRunner(a!, { name: "db-a", timeout: 2000, subscribe: false });
+    const redlock = new Redlock([named, b!, c!], fast);
+    const lock = await allVotes(await redlock.acquire(["mixed"], 5000));
+    const stats = await lock.attempts[0];
+    expect([...(stats?.votesFor ?? [])].map((runner) => runner.name)).toContain("db-a");
+    expect(await call(databases[0]!.node, "GET", "mixed")).toBe(lock.value);
+    expect((await lock.release()).outcome).toBe("released");
+  });
+
   test.each([1, 3])("acquire, extend and release on %i node(s)", async (count) => {
     const redlock = redlockOn(count);
     const used = databases.slice(0, count);
@@ -159,7 +170,7 @@ describe("validation", () => {
     expect(() => createUpstashRunner({} as never)).toThrow(
       expect.objectContaining({ reason: "INVALID_RUNNER", argument: "client" }),
     );
-    for (const timeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, "5" as never]) {
+    for (const timeout of [0, -1, 1.5, Number.NaN, 2 ** 31, "5" as never]) {
       expect(() => createUpstashRunner(client, { timeout })).toThrow(
         expect.objectContaining({ reason: "INVALID_SETTING", argument: "options.timeout" }),
       );

@@ -1,0 +1,152 @@
+import { NodeError, type NodeUnreachableError } from "../errors";
+import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
+import { evalShaOrEval, type RaceCall, raceReply, type ScriptCommand } from "./call";
+import type { ConnectionWatch } from "./connection";
+import type { RunnerSettings } from "./options";
+import { sanitizeError } from "./sanitize";
+
+/**
+ * What a driver gives {@link createScriptRunner}: only what is specific to it. The runner adds
+ * the mechanics every adapter needs (reply timeout, core's signal, `EVALSHA` with the `EVAL`
+ * fallback, error sanitizing, settling waiting calls on `quit()`).
+ */
+export interface ScriptDriver {
+  /** Name and timeout, from {@link runnerSettings}. */
+  readonly settings: RunnerSettings;
+  /**
+   * Send one command of a script call and resolve with the reply as the driver decodes it.
+   * `command` is `"EVALSHA"` (send `script.sha1`) or `"EVAL"` (send `script.source`), followed by
+   * the number of keys, the keys and the arguments. `call` is absent on the fast path (see
+   * `ready`); when present, `call.signal` aborts once the runner stops waiting, for drivers that
+   * cancel commands by signal.
+   */
+  send(
+    command: ScriptCommand,
+    script: LockScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    call: RaceCall | undefined,
+  ): Promise<unknown>;
+  /**
+   * Is the client connected, so that a call core bounds can be written at once with nothing
+   * tracked per call (no timer, no listener)? Omit for drivers without a connection state.
+   */
+  ready?(): boolean;
+  /**
+   * The failure that makes calls fail at once without being sent (a closed client, a refused
+   * connection), or `undefined`. Called before each call, and with the driver's sanitized error
+   * when a call failed, to tell "the client is closed" from a reply error.
+   */
+  unreachable?(cause?: Error): NodeUnreachableError | undefined;
+  /** Fail waiting calls as soon as the connection fails (see `watchConnection`). */
+  readonly connection?: ConnectionWatch;
+  /** Turn the driver's reply into what core expects (integers as numbers, arrays as arrays). */
+  decode?(reply: unknown): unknown;
+  /** More redaction after `sanitizeError`, such as credentials the driver puts in messages. */
+  clean?(error: Error): Error;
+  /**
+   * Scripts whose calls finish sending (the `EVAL` after `NOSCRIPT` included) even once the
+   * runner stopped waiting. For transports without ordering, where a release must land to undo
+   * an acquire that landed late. Default: none.
+   */
+  keepSending?(script: LockScript): boolean;
+  /** Release announcements, passed through as the runner's `onRelease`. */
+  readonly onRelease?: ScriptRunner["onRelease"];
+  /**
+   * Close the client. `settled()` resolves once every call the runner still waits on has
+   * settled. Calls still waiting when this resolves are rejected with a `NodeError`.
+   */
+  quit?(settled: () => Promise<void>): Promise<void>;
+}
+
+/** A runner made by {@link createScriptRunner}: always named, always closable. */
+export interface DriverRunner extends ScriptRunner {
+  readonly name: string;
+  quit(): Promise<void>;
+}
+
+/**
+ * Build a `ScriptRunner` from a driver's specifics. For adapter authors
+ * (`@redlock/core/adapter`); every official adapter is made this way.
+ *
+ * Each call: fails at once when `unreachable()` says so; sends `EVALSHA`, then `EVAL` once on
+ * `NOSCRIPT` unless core stopped waiting; rejects with a `NodeError` whose `cause` is a copy of
+ * the driver's error without the call's arguments (lock values); decodes the reply. When core
+ * bounds the call and `ready()` is true, nothing is tracked per call. Otherwise the reply races
+ * the runner's timer (when the user set `timeout`, or when no signal is given), core's signal,
+ * and connection failures.
+ *
+ * @example
+ * ```ts
+ * export function createMyRunner(client: MyClient, options?: RunnerOptions) {
+ *   const settings = runnerSettings(options, () => `redis://${client.host}:${client.port}`);
+ *   return createScriptRunner({
+ *     settings,
+ *     send: (command, script, keys, args) =>
+ *       client.call(command, command === "EVAL" ? script.source : script.sha1, keys.length, ...keys, ...args),
+ *     quit: () => client.quit(),
+ *   });
+ * }
+ * ```
+ */
+export function createScriptRunner(driver: ScriptDriver): DriverRunner {
+  const { name, timeout, explicitTimeout } = driver.settings;
+  const pending = new Set<(error: NodeError) => void>();
+  const inFlight = new Set<Promise<unknown>>();
+  const decode = driver.decode;
+
+  const failure = (args: readonly unknown[], error: unknown): NodeError => {
+    if (error instanceof NodeError && error.node === name) return error;
+    let cause = sanitizeError(error, args);
+    if (driver.clean) cause = driver.clean(cause);
+    return driver.unreachable?.(cause) ?? new NodeError(name, cause.message, { cause });
+  };
+
+  return {
+    name,
+    ...(driver.onRelease ? { onRelease: driver.onRelease } : {}),
+    run(script, keys, args, options?: RunOptions) {
+      const unreachable = driver.unreachable?.();
+      if (unreachable) return Promise.reject(unreachable);
+      const failed = (error: unknown) => failure(args, error);
+      if (options?.enforced && !explicitTimeout && driver.ready?.() === true) {
+        // The common case: connected, and bounded by core's deadline. The command is written
+        // now, so nothing is tracked per call: no timer, no abort listener. A connection lost
+        // under it is reported when it is next used; core stops waiting at its deadline.
+        const reply = evalShaOrEval(
+          (command) => driver.send(command, script, keys, args, undefined),
+          () => options.signal?.aborted === true,
+        );
+        return reply.then(decode, (error: unknown) => {
+          throw failed(error);
+        });
+      }
+      const race = { name, timeout, explicitTimeout, failed, pending };
+      const reply = raceReply(
+        (call) =>
+          evalShaOrEval(
+            (command) => driver.send(command, script, keys, args, call),
+            () => call.stopped && driver.keepSending?.(script) !== true,
+          ).then(decode),
+        { ...race, signal: options?.signal, connection: driver.connection },
+      );
+      inFlight.add(reply);
+      const forget = () => inFlight.delete(reply);
+      reply.then(forget, forget);
+      return reply;
+    },
+    async quit() {
+      try {
+        await driver.quit?.(async () => {
+          while (inFlight.size > 0) await Promise.allSettled(inFlight);
+        });
+      } catch (error) {
+        const cause = sanitizeError(error);
+        throw new NodeError(name, `quit failed: ${cause.message}`, { cause });
+      } finally {
+        const closedError = new NodeError(name, "client closed before a reply");
+        for (const fail of [...pending]) fail(closedError);
+      }
+    },
+  };
+}
