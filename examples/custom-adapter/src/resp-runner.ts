@@ -1,116 +1,32 @@
-import { connect, type Socket } from "node:net";
-import { type LockScript, NodeError, NodeTimeoutError, type ScriptRunner } from "@redlock/core";
+import { NodeUnreachableError } from "@redlock/core";
+import { createScriptRunner, type RunnerOptions, runnerSettings } from "@redlock/core/adapter";
+import { RespConnection } from "./resp-connection";
 
-type Reply = string | number | null | Error | Reply[];
-
-/** A ScriptRunner that speaks RESP2 over one TCP connection, with no Redis client at all. */
-export class RespRunner implements ScriptRunner {
-  readonly name: string;
-  #socket: Socket | undefined;
-  #buffer = Buffer.alloc(0);
-  #waiting: ((reply: Reply) => void)[] = [];
-
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    readonly timeout = 2000,
-  ) {
-    this.name = `resp://${host}:${port}`;
-  }
-
-  /** The open connection, or a new one: a dropped connection is replaced on the next call. */
-  #connection(): Socket {
-    if (this.#socket && !this.#socket.destroyed) return this.#socket;
-    const socket = connect({ host: this.host, port: this.port });
-    socket.setNoDelay(true);
-    socket.on("data", (chunk) => this.#onData(chunk));
-    socket.on("error", () => {}); // every waiting call is failed by "close"
-    socket.on("close", () => {
-      if (this.#socket === socket) this.#socket = undefined;
-      this.#buffer = Buffer.alloc(0);
-      for (const resolve of this.#waiting.splice(0)) resolve(new Error("connection closed"));
-    });
-    this.#socket = socket;
-    return socket;
-  }
-
-  async run(script: LockScript, keys: readonly string[], args: readonly (string | number)[]) {
-    const tail = [keys.length, ...keys, ...args];
-    let reply = await this.#call(["EVALSHA", script.sha1, ...tail]);
-    if (reply instanceof Error && reply.message.startsWith("NOSCRIPT")) {
-      reply = await this.#call(["EVAL", script.source, ...tail]);
-    }
-    if (reply instanceof Error) throw new NodeError(this.name, reply.message, { cause: reply });
-    return reply;
-  }
-
-  async quit(): Promise<void> {
-    this.#socket?.end();
-  }
-
-  #call(parts: readonly (string | number)[]): Promise<Reply> {
-    const socket = this.#connection();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new NodeTimeoutError(this.name, this.timeout)),
-        this.timeout,
-      );
-      this.#waiting.push((reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      });
-      const encoded = parts.map((part) => {
-        const bytes = Buffer.from(String(part));
-        return `$${bytes.length}\r\n${bytes.toString("latin1")}\r\n`;
-      });
-      socket.write(Buffer.from(`*${parts.length}\r\n${encoded.join("")}`, "latin1"));
-    });
-  }
-
-  #onData(chunk: Buffer): void {
-    this.#buffer = Buffer.concat([this.#buffer, chunk]);
-    for (;;) {
-      const parsed = parse(this.#buffer, 0);
-      if (!parsed) return;
-      this.#buffer = this.#buffer.subarray(parsed.end);
-      this.#waiting.shift()?.(parsed.value);
-    }
-  }
-}
-
-/** Parse one RESP2 reply at `offset`, or return undefined if more bytes are needed. */
-function parse(buffer: Buffer, offset: number): { value: Reply; end: number } | undefined {
-  const lineEnd = buffer.indexOf("\r\n", offset);
-  if (lineEnd < 0) return undefined;
-  const line = buffer.toString("utf8", offset + 1, lineEnd);
-  const next = lineEnd + 2;
-  switch (String.fromCharCode(buffer[offset] as number)) {
-    case "+":
-      return { value: line, end: next };
-    case "-":
-      return { value: new Error(line), end: next };
-    case ":":
-      return { value: Number(line), end: next };
-    case "$": {
-      const length = Number(line);
-      if (length < 0) return { value: null, end: next };
-      if (buffer.length < next + length + 2) return undefined;
-      return { value: buffer.toString("utf8", next, next + length), end: next + length + 2 };
-    }
-    case "*": {
-      const count = Number(line);
-      if (count < 0) return { value: null, end: next };
-      const items: Reply[] = [];
-      let end = next;
-      for (let i = 0; i < count; i++) {
-        const item = parse(buffer, end);
-        if (!item) return undefined;
-        items.push(item.value);
-        end = item.end;
-      }
-      return { value: items, end };
-    }
-    default:
-      throw new Error(`unexpected RESP type byte ${buffer[offset]}`);
-  }
+/**
+ * A runner over one raw RESP connection: the driver's part only (how to send a command, how to
+ * close, when it is closed). `createScriptRunner` adds the rest: reply timeout, core's abort
+ * signal, `EVALSHA` with the `EVAL` fallback, errors wrapped in `NodeError` without lock values.
+ */
+export function createRespRunner(host: string, port: number, options?: RunnerOptions) {
+  const connection = new RespConnection(host, port);
+  const settings = runnerSettings(options, () => `redis://${host}:${port}`);
+  let closed = false;
+  return createScriptRunner({
+    settings,
+    send: (command, script, keys, args) =>
+      connection.call([
+        command,
+        command === "EVAL" ? script.source : script.sha1,
+        keys.length,
+        ...keys,
+        ...args,
+      ]),
+    // Calls after quit() fail at once instead of opening a new connection.
+    unreachable: () =>
+      closed ? new NodeUnreachableError(settings.name, "the runner was closed") : undefined,
+    quit: () => {
+      closed = true;
+      return connection.quit();
+    },
+  });
 }

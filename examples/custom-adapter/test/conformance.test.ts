@@ -1,13 +1,15 @@
 import { adapterConformanceSuite } from "@redlock/test-suite";
-import { redisConformanceTarget, teardownAll } from "@redlock/testbed";
-import { RespRunner } from "../src/resp-runner";
+import { redisTarget, teardownAll } from "@redlock/test-suite/redis";
+import { createRespRunner } from "../src/resp-runner";
 
 afterAll(() => teardownAll());
 
 adapterConformanceSuite(
   { describe, it, expect, beforeAll, afterAll, beforeEach },
-  redisConformanceTarget("raw RESP runner", ({ host, port }) => {
-    const runner = new RespRunner(host, port);
+  redisTarget("raw RESP runner", ({ host, port }) => {
+    const runner = createRespRunner(host, port);
     return { runner, close: () => runner.quit() };
   }),
+  // This runner has no pub/sub connection, so no release announcements (onRelease).
+  { groups: { onRelease: false } },
 );

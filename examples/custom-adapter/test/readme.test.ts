@@ -21,3 +21,16 @@ test("the adapter guide's per-adapter quick starts are the examples' code", () =
     expect(guide).toContain(`\`\`\`ts\n${snippet}\`\`\``);
   }
 });
+
+// Core's TSDoc shows the runner as its example; the kit run in conformance.test.ts proves it.
+test("core's ScriptRunner and createScriptRunner examples are the example's runner", () => {
+  const runner = readFileSync(join(__dirname, "../src/resp-runner.ts"), "utf8");
+  const code = runner.slice(runner.indexOf("export function createRespRunner"));
+  for (const file of ["script-runner.ts", "adapter/script-runner.ts"]) {
+    const source = readFileSync(join(__dirname, `../../../packages/core/src/${file}`), "utf8");
+    const examples = [...source.matchAll(/ \* ```ts\n((?: \*.*\n)*?) \* ```/g)].map((match) =>
+      (match[1] as string).replace(/^ \*(?: |$)/gm, ""),
+    );
+    expect(examples).toContain(code);
+  }
+});

@@ -35,12 +35,35 @@ export interface RunOptions {
  * driver's error. It owns everything driver-specific: `EVALSHA` first and `EVAL` on `NOSCRIPT`,
  * reply decoding, reconnects. Core owns quorum, timing, retries and validity.
  *
+ * Build one with `createScriptRunner` from `@redlock/core/adapter`, which adds every mechanic
+ * to what is specific to the driver. This runner over a raw RESP connection passes the adapter
+ * conformance kit (`examples/custom-adapter` in the repository):
+ *
  * @example
  * ```ts
- * const runner: ScriptRunner = {
- *   name: "redis://10.0.0.1:6379",
- *   run: (script, keys, args) => client.evalsha(script.sha1, keys.length, ...keys, ...args),
- * };
+ * export function createRespRunner(host: string, port: number, options?: RunnerOptions) {
+ *   const connection = new RespConnection(host, port);
+ *   const settings = runnerSettings(options, () => `redis://${host}:${port}`);
+ *   let closed = false;
+ *   return createScriptRunner({
+ *     settings,
+ *     send: (command, script, keys, args) =>
+ *       connection.call([
+ *         command,
+ *         command === "EVAL" ? script.source : script.sha1,
+ *         keys.length,
+ *         ...keys,
+ *         ...args,
+ *       ]),
+ *     // Calls after quit() fail at once instead of opening a new connection.
+ *     unreachable: () =>
+ *       closed ? new NodeUnreachableError(settings.name, "the runner was closed") : undefined,
+ *     quit: () => {
+ *       closed = true;
+ *       return connection.quit();
+ *     },
+ *   });
+ * }
  * ```
  */
 export interface ScriptRunner {

@@ -76,15 +76,30 @@ export interface DriverRunner extends ScriptRunner {
  * the runner's timer (when the user set `timeout`, or when no signal is given), core's signal,
  * and connection failures.
  *
- * @example
+ * @example A runner over a raw RESP connection (`RespConnection` has `call(parts)` and `quit()`);
+ * it passes the adapter conformance kit:
  * ```ts
- * export function createMyRunner(client: MyClient, options?: RunnerOptions) {
- *   const settings = runnerSettings(options, () => `redis://${client.host}:${client.port}`);
+ * export function createRespRunner(host: string, port: number, options?: RunnerOptions) {
+ *   const connection = new RespConnection(host, port);
+ *   const settings = runnerSettings(options, () => `redis://${host}:${port}`);
+ *   let closed = false;
  *   return createScriptRunner({
  *     settings,
  *     send: (command, script, keys, args) =>
- *       client.call(command, command === "EVAL" ? script.source : script.sha1, keys.length, ...keys, ...args),
- *     quit: () => client.quit(),
+ *       connection.call([
+ *         command,
+ *         command === "EVAL" ? script.source : script.sha1,
+ *         keys.length,
+ *         ...keys,
+ *         ...args,
+ *       ]),
+ *     // Calls after quit() fail at once instead of opening a new connection.
+ *     unreachable: () =>
+ *       closed ? new NodeUnreachableError(settings.name, "the runner was closed") : undefined,
+ *     quit: () => {
+ *       closed = true;
+ *       return connection.quit();
+ *     },
  *   });
  * }
  * ```
