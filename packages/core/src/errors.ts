@@ -45,6 +45,7 @@ export type InvalidArgumentReason =
   | "INVALID_SIGNAL"
   | "INVALID_ROUTINE"
   | "INVALID_LOCK"
+  | "INVALID_VALUE"
   | "NO_RUNNERS"
   | "INVALID_RUNNER"
   | "DUPLICATE_NODE"

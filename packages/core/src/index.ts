@@ -21,6 +21,7 @@ export {
   UnexpectedReplyError,
 } from "./errors";
 export type { RedlockEvents, RedlockListener } from "./events";
+export type { NodeInspection, ResourceInspection } from "./inspection";
 export { MAX_TIMER_DELAY } from "./internal/timers";
 export { Lock } from "./lock";
 export { Redlock } from "./redlock";
@@ -42,6 +43,7 @@ export {
   fenceKey,
   RESERVED_NAMESPACE,
 } from "./scripts-guarded";
+export { ADOPT_SCRIPT, INSPECT_SCRIPT } from "./scripts-inspect";
 export {
   type AcquireSettings,
   defaultSettings,

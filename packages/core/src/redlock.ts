@@ -10,13 +10,23 @@ import {
   ResourceLockedError,
 } from "./errors";
 import { TypedEmitter } from "./events";
+import type { ResourceInspection } from "./inspection";
 import { type Attempt, type Classify, runAttempt } from "./internal/attempt";
 import { keepAttempt, type StatsSource, statsOf } from "./internal/attempts";
 import { Deadlines } from "./internal/deadlines";
 import { Handoff, type Waiter, type WakeReason } from "./internal/handoff";
+import { summarizeInspection } from "./internal/inspect";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
 import { randomValue } from "./internal/random";
-import { countVote, guardedVote, type ReleaseDetail, releaseVote } from "./internal/replies";
+import {
+  adoptVote,
+  countVote,
+  guardedVote,
+  type InspectDetail,
+  inspectVote,
+  type ReleaseDetail,
+  releaseVote,
+} from "./internal/replies";
 import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
 import { sleep } from "./internal/timers";
 import { handleFor, isCurrent, type Lock, type LockState, lockState } from "./lock";
@@ -40,6 +50,7 @@ import {
   validateLock,
   validateResources,
   validateRunners,
+  validateValue,
 } from "./validate";
 import { drift, quorum, validity } from "./validity";
 
@@ -160,6 +171,8 @@ export class Redlock extends TypedEmitter {
       releaseScript: resolveScript("release", defaultScripts.releaseScript, scripts?.releaseScript),
       acquireGuardedScript: defaultScripts.acquireGuardedScript,
       fenceScript: defaultScripts.fenceScript,
+      adoptScript: defaultScripts.adoptScript,
+      inspectScript: defaultScripts.inspectScript,
     });
   }
 
@@ -711,6 +724,113 @@ export class Redlock extends TypedEmitter {
     const routine = typeof settingsOrRoutine === "function" ? settingsOrRoutine : maybeRoutine;
     const settings = typeof settingsOrRoutine === "function" ? undefined : settingsOrRoutine;
     return using(this, resources, duration, settings, routine);
+  }
+
+  /**
+   * A `Lock` for a value obtained elsewhere, such as from the process that acquired it (an HTTP
+   * handler that hands the job to a worker). The value is verified on a majority of nodes before
+   * the lock is returned; its validity comes from the smallest remaining TTL those nodes report,
+   * less the clock-drift allowance. The returned lock extends, releases and works with `using`
+   * like any other. The value is a bearer secret: whoever has it can extend or release the lock,
+   * so pass it only over channels you would pass a credential over.
+   * @param resources the lock's resources, as given to `acquire`
+   * @param value the lock's `value`
+   * @param settings timing settings for this call (retries apply to failed nodes only)
+   * @throws {LockExpiredError} the lock's keys are gone (it expired or was released)
+   * @throws {ResourceLockedError} another lock holds the resources
+   * @throws {QuorumUnreachableError} too many nodes failed
+   * @throws {InvalidArgumentError} bad input, before anything is sent
+   */
+  async adopt(
+    resources: string | readonly string[],
+    value: string,
+    settings?: Partial<Settings>,
+  ): Promise<Lock> {
+    const names = validateResources(resources);
+    validateValue(value);
+    const s =
+      settings === undefined ? this.settings : mergeSettings(this.settings, readSettings(settings));
+    const keys = this.#keys(names);
+    const attempts: StatsSource[] = [];
+    for (let n = 1; ; n++) {
+      const start = this.clock.now();
+      const holders = new Set<number>();
+      const attempt = this.#attempt(
+        this.scripts.adoptScript,
+        keys,
+        [value],
+        s.nodeTimeout,
+        adoptVote,
+        undefined,
+        holders,
+      );
+      const decision = await attempt.decision;
+      keepAttempt(attempts, attempt);
+      if (decision.granted) {
+        const least = Math.min(...decision.details);
+        const longest = Math.max(...decision.details);
+        const driftMs = drift(least, s.driftFactor);
+        const left = validity(least, this.clock.now() - start, s.driftFactor);
+        if (left <= 0) {
+          throw new LockExpiredError(
+            `Could not adopt ${list(names)}: the lock has no validity left.`,
+            statsOf(attempts),
+          );
+        }
+        const state: LockState = {
+          deadline: start + least - driftMs,
+          keysGoneBy: start + longest + drift(longest, s.driftFactor),
+          expiration: this.clock.wallNow() + left,
+          generation: 0,
+          released: false,
+          holders,
+        };
+        return handleFor(this, names, value, attempts, state);
+      }
+      const error = failure("adopt", names, decision, attempts, this.#runners.length);
+      if (!(error instanceof QuorumUnreachableError) || n >= maxAttempts(s.retryCount)) {
+        throw error;
+      }
+      await sleep(this.clock, retryDelay(s));
+    }
+  }
+
+  /**
+   * What the nodes hold for `resources`, without changing anything: per node, whether each
+   * resource is held, free or holds another primitive's key, its remaining TTL, and whether it
+   * is the lock passed as `lock` (other holders' values are never revealed); and the quorum's
+   * view with the same drift math as locks. Waits for every node's reply, bounded by
+   * `nodeTimeout`.
+   * @param resources the resources to look at
+   * @param lock a lock (or its `value`) to recognize as yours
+   * @throws {InvalidArgumentError} bad input, before anything is sent
+   */
+  async inspect(
+    resources: string | readonly string[],
+    lock?: Lock | string,
+  ): Promise<ResourceInspection[]> {
+    const names = validateResources(resources);
+    const value = lock === undefined ? "" : typeof lock === "string" ? lock : lock.value;
+    if (value !== "") validateValue(value);
+    const keys = this.#keys(names);
+    const start = this.clock.now();
+    const attempt = this.#attempt(
+      this.scripts.inspectScript,
+      keys,
+      [value],
+      this.settings.nodeTimeout,
+      inspectVote(keys.length),
+    );
+    const stats = await attempt.stats;
+    const elapsed = this.clock.now() - start;
+    const reports: (readonly InspectDetail[] | Error)[] = new Array(this.#runners.length);
+    attempt.forEachVote((node, _kind, detail) => {
+      const runner = this.#runners[node] as ScriptRunner;
+      reports[node] = detail ?? (stats.votesAgainst.get(runner) as Error);
+    });
+    return names.map((resource, k) =>
+      summarizeInspection(resource, k, reports, this.#names, elapsed, this.settings.driftFactor),
+    );
   }
 
   /** Resources, value and shared state of a lock; a lock-like copy gets a state of its own. */

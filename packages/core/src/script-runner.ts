@@ -3,7 +3,7 @@
  */
 export interface LockScript {
   /** Which lock operation this script performs, for logs and errors. */
-  readonly name: "acquire" | "extend" | "release" | "fence";
+  readonly name: "acquire" | "extend" | "release" | "fence" | "adopt" | "inspect";
   /** The Lua source, sent with `EVAL` when the node does not know the SHA-1 yet. */
   readonly source: string;
   /** Lower-case hex SHA-1 of `source`, sent with `EVALSHA`. */

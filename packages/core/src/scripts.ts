@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "./errors";
 import type { LockScript } from "./script-runner";
 import { ACQUIRE_GUARDED_SCRIPT, FENCE_SCRIPT } from "./scripts-guarded";
+import { ADOPT_SCRIPT, INSPECT_SCRIPT } from "./scripts-inspect";
 import { sha1 } from "./sha1";
 
 /**
@@ -109,6 +110,10 @@ export interface LockScripts {
   readonly acquireGuardedScript: LockScript;
   /** Records a fencing token on the counters. */
   readonly fenceScript: LockScript;
+  /** Verifies a lock value on every key, for `adopt()`; writes nothing. */
+  readonly adoptScript: LockScript;
+  /** Reports what each key holds without revealing values, for `inspect()`; writes nothing. */
+  readonly inspectScript: LockScript;
 }
 
 /** Build a {@link LockScript} from Lua source, hashing it for `EVALSHA`. */
@@ -123,6 +128,8 @@ export const defaultScripts: LockScripts = {
   releaseScript: createScript("release", RELEASE_SCRIPT),
   acquireGuardedScript: createScript("acquire", ACQUIRE_GUARDED_SCRIPT),
   fenceScript: createScript("fence", FENCE_SCRIPT),
+  adoptScript: createScript("adopt", ADOPT_SCRIPT),
+  inspectScript: createScript("inspect", INSPECT_SCRIPT),
 };
 
 /** Apply a constructor override to a default script. @internal */

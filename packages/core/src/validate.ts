@@ -522,3 +522,15 @@ export function validateLock(lock: unknown): LockSnapshot {
     );
   }
 }
+
+/** A lock value given back by a user (to adopt or inspect a lock): a non-empty string. */
+export function validateValue(value: unknown, argument = "value"): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 1024) {
+    throw new InvalidArgumentError(
+      "INVALID_VALUE",
+      argument,
+      `expected a lock's value (the string in lock.value), got ${typeName(value)}.`,
+    );
+  }
+  return value;
+}

@@ -130,7 +130,7 @@ class Boom extends Error {
 type Kind = "acquire" | "guarded" | "fence" | "extend" | "release";
 
 const kindOf = (script: LockScript): Kind =>
-  script.sha1 === defaultScripts.acquireGuardedScript.sha1 ? "guarded" : script.name;
+  script.sha1 === defaultScripts.acquireGuardedScript.sha1 ? "guarded" : (script.name as Kind);
 
 interface Call {
   readonly kind: Kind;

@@ -70,7 +70,7 @@ const settled = <T>(promise: Promise<T>): Promise<Settled<T>> =>
 type Kind = "acquire" | "guarded" | "fence" | "extend" | "release";
 
 const kindOf = (script: LockScript): Kind =>
-  script.sha1 === defaultScripts.acquireGuardedScript.sha1 ? "guarded" : script.name;
+  script.sha1 === defaultScripts.acquireGuardedScript.sha1 ? "guarded" : (script.name as Kind);
 
 /** The script name an UnexpectedReplyError reports for each kind. */
 const scriptLabel: Record<Kind, string> = {

@@ -4,9 +4,9 @@ import type { RaceCall } from "@redlock/core/adapter";
 /** Requests in flight by lock value, and a way to send in order. */
 export interface OrderedRequests {
   /**
-   * Send `request()` once this runner's earlier requests with the same lock value (ARGV[1]) have
-   * settled. An acquire or extend whose caller stopped waiting before its turn is not sent; a
-   * release always is.
+   * Send `request()` once this runner's earlier acquires, extends and releases with the same lock
+   * value (ARGV[1]) have settled; other scripts go at once. An acquire or extend whose caller
+   * stopped waiting before its turn is not sent; a release always is.
    */
   send(
     script: LockScript,
@@ -30,7 +30,9 @@ export function orderedByValue(): OrderedRequests {
   return {
     inFlight,
     send(script, args, call, request) {
-      const value = script.name !== "fence" && args.length > 0 ? String(args[0]) : undefined;
+      const writes =
+        script.name === "acquire" || script.name === "extend" || script.name === "release";
+      const value = writes && args.length > 0 ? String(args[0]) : undefined;
       if (value === undefined) return request();
       const earlier = inFlight.get(value);
       const sent = earlier

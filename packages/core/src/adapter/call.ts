@@ -44,13 +44,17 @@ export function evalShaOrEval<T>(
   send: (command: ScriptCommand) => Promise<T>,
   stopped: () => boolean = () => false,
 ): Promise<T> {
-  return attempt(send, "EVALSHA").catch((error: unknown) => {
+  return sendSafely(send, "EVALSHA").catch((error: unknown) => {
     if (!isNoScriptError(error) || stopped()) throw error;
-    return attempt(send, "EVAL");
+    return sendSafely(send, "EVAL");
   });
 }
 
-function attempt<T>(send: (command: ScriptCommand) => Promise<T>, command: ScriptCommand) {
+/** `send(command)`, with a synchronous throw turned into a rejection. @internal */
+export function sendSafely<T>(
+  send: (command: ScriptCommand) => Promise<T>,
+  command: ScriptCommand,
+): Promise<T> {
   try {
     return Promise.resolve(send(command));
   } catch (error) {

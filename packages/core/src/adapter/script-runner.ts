@@ -1,6 +1,13 @@
 import { NodeError, type NodeUnreachableError } from "../errors";
 import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
-import { evalShaOrEval, type RaceCall, raceReply, type ScriptCommand } from "./call";
+import {
+  evalShaOrEval,
+  isNoScriptError,
+  type RaceCall,
+  raceReply,
+  type ScriptCommand,
+  sendSafely,
+} from "./call";
 import type { ConnectionWatch } from "./connection";
 import type { RunnerSettings } from "./options";
 import { sanitizeError } from "./sanitize";
@@ -128,12 +135,15 @@ export function createScriptRunner(driver: ScriptDriver): DriverRunner {
         // The common case: connected, and bounded by core's deadline. The command is written
         // now, so nothing is tracked per call: no timer, no abort listener. A connection lost
         // under it is reported when it is next used; core stops waiting at its deadline.
-        const reply = evalShaOrEval(
-          (command) => driver.send(command, script, keys, args, undefined),
-          () => options.signal?.aborted === true,
-        );
-        return reply.then(decode, (error: unknown) => {
+        // One promise on the way of a reply: the fallback is chained only on a rejection.
+        const send = (command: ScriptCommand) =>
+          driver.send(command, script, keys, args, undefined);
+        const fail = (error: unknown) => {
           throw failed(error);
+        };
+        return sendSafely(send, "EVALSHA").then(decode, (error: unknown) => {
+          if (!isNoScriptError(error) || options.signal?.aborted) fail(error);
+          return sendSafely(send, "EVAL").then(decode, fail);
         });
       }
       const race = { name, timeout, explicitTimeout, failed, pending };

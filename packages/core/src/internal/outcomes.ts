@@ -22,7 +22,7 @@ export function mayHaveWritten(decision: Decision<unknown>): boolean {
 
 /** The error a failed acquire or extend attempt ends with: who stood in the way decides the class. */
 export function failure(
-  operation: "acquire" | "extend",
+  operation: "acquire" | "extend" | "adopt",
   resources: readonly string[],
   decision: Decision<unknown>,
   sources: readonly StatsSource[],
@@ -34,16 +34,16 @@ export function failure(
   const tolerated = membership - quorum(membership);
   const answered = decision.granting + conflicts + missing;
   const counted = `${answered === membership ? "" : ` of the ${answered} that answered`}`;
-  if (operation === "extend" && conflicts <= tolerated && conflicts + missing > tolerated) {
+  if (operation !== "acquire" && conflicts <= tolerated && conflicts + missing > tolerated) {
     return new LockExpiredError(
-      `Could not extend ${list(resources)}: the lock is gone (its keys expired or were deleted ` +
+      `Could not ${operation} ${list(resources)}: the lock is gone (its keys expired or were deleted ` +
         `on ${missing} of ${membership} nodes${counted}).`,
       attempts,
     );
   }
   const unreachable = membership - failed.length < quorum(membership);
   if (!unreachable && conflicts > 0) {
-    const verb = operation === "acquire" ? "is held by another lock" : "was taken by another lock";
+    const verb = operation === "extend" ? "was taken by another lock" : "is held by another lock";
     return new ResourceLockedError(
       `Could not ${operation} ${list(resources)}: it ${verb} on ${conflicts} of ${membership} nodes${counted}.`,
       attempts,

@@ -122,3 +122,52 @@ export function guardedVote(keyCount: number): Classify<number> {
     throw new UnexpectedReplyError(name, "acquire", reply);
   };
 }
+
+/** Adopt replies: `[1, least PTTL]` held, `[0, holder TTL]` another value, `[-1, 0]` gone. */
+export const adoptVote: Classify<number> = (reply, _runner, name) => {
+  const [status, ttl] = Array.isArray(reply) ? reply : [];
+  if (!isInteger(status) || !isInteger(ttl) || ttl < 0 || status < -1 || status > 1) {
+    throw new UnexpectedReplyError(name, "adopt", reply);
+  }
+  if (status === 1) return { for: true, detail: ttl };
+  if (status === -1) {
+    return {
+      for: false,
+      error: new LockMissingError(name, "adopt refused: the lock's keys are gone"),
+    };
+  }
+  return {
+    for: false,
+    error: new LockConflictError(name, "adopt refused: another lock holds a resource", ttl),
+  };
+};
+
+/** What one node reports about one key; see `INSPECT_SCRIPT`. */
+export interface InspectDetail {
+  /** 0 absent, 1 a lock value, 2 another type. */
+  readonly kind: 0 | 1 | 2;
+  readonly ttl: number;
+  readonly mine: boolean;
+}
+
+/** Inspect replies: one `[kind, ttl, mine]` per key. Every well-formed reply counts "for". */
+export function inspectVote(keyCount: number): Classify<readonly InspectDetail[]> {
+  return (reply, _runner, name) => {
+    if (!Array.isArray(reply) || reply.length !== keyCount) {
+      throw new UnexpectedReplyError(name, "inspect", reply);
+    }
+    const detail = reply.map((entry: unknown): InspectDetail => {
+      const [kind, ttl, mine] = Array.isArray(entry) ? entry : [];
+      if (
+        (kind !== 0 && kind !== 1 && kind !== 2) ||
+        !isInteger(ttl) ||
+        ttl < -1 ||
+        (mine !== 0 && mine !== 1)
+      ) {
+        throw new UnexpectedReplyError(name, "inspect", reply);
+      }
+      return { kind, ttl, mine: mine === 1 };
+    });
+    return { for: true, detail };
+  };
+}

@@ -174,7 +174,9 @@ export class MemoryRunner implements ScriptRunner {
   /** Remaining TTL in ms, `-2` if absent, like `PTTL`. */
   pttl(key: string): number {
     const entry = this.#live(key);
-    return entry ? Math.max(0, Math.ceil(entry.expiresAt - this.#clock.now())) : -2;
+    if (!entry) return -2;
+    if (entry.expiresAt === Number.POSITIVE_INFINITY) return -1;
+    return Math.max(0, Math.ceil(entry.expiresAt - this.#clock.now()));
   }
 
   /** Write a key directly, for example to hold a resource under a foreign value. */
@@ -214,6 +216,14 @@ export class MemoryRunner implements ScriptRunner {
         return this.#acquireGuarded(keys, args);
       case defaultScripts.fenceScript.sha1:
         return this.#fence(keys, Number(value));
+      case defaultScripts.adoptScript.sha1:
+        return this.#adopt(keys, value);
+      case defaultScripts.inspectScript.sha1:
+        return keys.map((key) => {
+          const entry = this.#live(key);
+          if (!entry) return [0, 0, 0];
+          return [1, this.pttl(key), value !== "" && entry.value === value ? 1 : 0];
+        });
       default:
         throw new ScriptNotSupportedError(
           `MemoryRunner runs only the built-in acquire, extend and release scripts; ` +
@@ -291,6 +301,18 @@ export class MemoryRunner implements ScriptRunner {
       for (const listener of [...listeners]) listener();
     });
     return listeners.size;
+  }
+
+  #adopt(keys: string[], value: string): [number, number] {
+    let least = -1;
+    for (const key of keys) {
+      const entry = this.#live(key);
+      if (!entry) return [-1, 0];
+      const ttl = this.pttl(key);
+      if (entry.value !== value || ttl < 0) return [0, Math.max(0, ttl)];
+      if (least < 0 || ttl < least) least = ttl;
+    }
+    return [1, least];
   }
 
   #extend(keys: string[], value: string, ttl: number): number {
