@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { realpathSync, rmSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
-const fixtures = join(packageRoot, "fixtures");
-const repoRoot = join(packageRoot, "..", "..");
+import { fixtures, pack, project, readJson, repoRoot, run } from "./helpers.mjs";
 
 /** Every published package, and the driver each adapter takes as a peer. */
 const PUBLISHED = {
@@ -65,39 +61,11 @@ const DECLARATIONS = [
 ];
 const NODE_DECLARATIONS = ["ioredis/dist/index", "node-redis/dist/index"];
 
-const NPM_INSTALL = [
-  "install",
-  "--no-audit",
-  "--no-fund",
-  "--prefer-offline",
-  "--no-package-lock",
-  "--ignore-scripts",
-  "--loglevel=error",
-];
-
 let root;
 let app;
 let coreOnly;
 /** name → { dir, version, tarball, files } */
 const packed = {};
-
-function run(command, args, cwd, timeout = 300_000) {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd, timeout, maxBuffer: 64 * 1024 * 1024, shell: process.platform === "win32" },
-      (error, stdout, stderr) => {
-        if (error) {
-          error.message = `${command} ${args.join(" ")} (in ${cwd}) failed: ${error.message}\n${stdout}\n${stderr}`;
-          reject(error);
-        } else {
-          resolve({ stdout, stderr });
-        }
-      },
-    );
-  });
-}
 
 /** Runs the consumers' tsc in the app; resolves with its exit code and output, even on errors. */
 function tsc(args) {
@@ -133,32 +101,6 @@ function errorsByFile(output) {
   return files;
 }
 
-async function readJson(file) {
-  return JSON.parse(await readFile(file, "utf8"));
-}
-
-async function pack(name) {
-  const dir = realpathSync(join(packageRoot, "node_modules", name));
-  const { stdout } = await run("pnpm", ["pack", "--json", "--pack-destination", root], dir);
-  const report = JSON.parse(stdout);
-  const { version } = await readJson(join(dir, "package.json"));
-  packed[name] = {
-    dir,
-    version,
-    tarball: report.filename,
-    files: report.files.map((file) => file.path),
-  };
-}
-
-async function project(dir, dependencies) {
-  await mkdir(dir, { recursive: true });
-  await writeFile(
-    join(dir, "package.json"),
-    `${JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2)}\n`,
-  );
-  await run("npm", [...NPM_INSTALL, ...dependencies], dir);
-}
-
 const keep = Boolean(process.env.REDLOCK_KEEP_CONSUMERS);
 
 for (const signal of ["SIGINT", "SIGTERM"]) {
@@ -170,7 +112,11 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), "redlock-consumers-"));
-  await Promise.all(Object.keys(PUBLISHED).map(pack));
+  await Promise.all(
+    Object.keys(PUBLISHED).map(async (name) => {
+      packed[name] = await pack(name, root);
+    }),
+  );
 
   const rootManifest = await readJson(join(repoRoot, "package.json"));
   const drivers = [];

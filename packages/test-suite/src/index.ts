@@ -1,2 +1,15 @@
 export { adapterConformanceSuite, CONFORMANCE_NODES } from "./suite";
-export type { ConformanceNode, ConformanceTarget, Matchers, SuiteApi, SuiteOptions } from "./types";
+export type {
+  ClusterTarget,
+  ConformanceCluster,
+  ConformanceNode,
+  ConformanceTarget,
+  Control,
+  GroupName,
+  Matchers,
+  OpenedRunner,
+  SuiteApi,
+  SuiteGroups,
+  SuiteOptions,
+  TestFunction,
+} from "./types";

@@ -4,12 +4,14 @@ import type { SuiteContext } from "./context";
 const { acquireScript, extendScript, releaseScript } = defaultScripts;
 
 /** Scripts run through the runner and come back decoded as core expects. */
-export function scriptsGroup(ctx: SuiteContext, timeout: number): void {
-  const { describe, it, expect } = ctx.api;
+export function scriptsGroup(ctx: SuiteContext): void {
+  const { describe, expect } = ctx.api;
 
   describe("script round trip and reply decoding", () => {
-    it(
+    ctx.test(
+      "scripts",
       "acquire, extend and release reply with integers and integer arrays",
+      [],
       async () => {
         const [node] = ctx.take(1);
         const runner = node!.runner;
@@ -26,11 +28,12 @@ export function scriptsGroup(ctx: SuiteContext, timeout: number): void {
         expect(await runner.run(releaseScript, [a, b, ctx.key("c")], ["v1"])).toEqual([2, 1, 0]);
         expect(await node!.get(a)).toBe(null);
       },
-      timeout,
     );
 
-    it(
+    ctx.test(
+      "scripts",
       "values made of digits stay strings on the node (no JSON decoding of tokens)",
+      [],
       async () => {
         const [node] = ctx.take(1);
         const key = ctx.key("digits");
@@ -40,11 +43,12 @@ export function scriptsGroup(ctx: SuiteContext, timeout: number): void {
         // Deleted, missing, and how many subscribers the announcement reached (none here).
         expect(await node!.runner.run(releaseScript, [key], [value])).toEqual([1, 0, 0]);
       },
-      timeout,
     );
 
-    it(
+    ctx.test(
+      "scripts",
       "resource names with quotes, newlines, NUL, Lua metacharacters and unicode are plain keys",
+      [],
       async () => {
         const [node] = ctx.take(1);
         const names = [
@@ -60,13 +64,14 @@ export function scriptsGroup(ctx: SuiteContext, timeout: number): void {
         for (const key of keys) expect(await node!.get(key)).toBe("v");
         expect(await node!.runner.run(releaseScript, keys, ["v"])).toEqual([keys.length, 0, 0]);
       },
-      timeout,
     );
   });
 
   describe("NOSCRIPT after SCRIPT FLUSH", () => {
-    it(
+    ctx.test(
+      "scripts",
       "falls back to sending the script source, then works from the cache again",
+      [],
       async () => {
         const [node] = ctx.take(1);
         const key = ctx.key("noscript");
@@ -76,7 +81,6 @@ export function scriptsGroup(ctx: SuiteContext, timeout: number): void {
         expect(await node!.runner.run(releaseScript, [key], ["v"])).toEqual([1, 0, 0]);
         expect(await node!.runner.run(acquireScript, [key], ["v", 5000])).toBe(1);
       },
-      timeout,
     );
   });
 }

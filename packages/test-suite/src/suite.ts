@@ -1,6 +1,10 @@
+import { abortGroup } from "./abort-group";
+import { clusterGroup } from "./cluster-group";
 import { SuiteContext } from "./context";
 import { faultsGroup } from "./faults-group";
 import { lifecycleGroup } from "./lifecycle-group";
+import { onReleaseGroup } from "./on-release-group";
+import { quitGroup } from "./quit-group";
 import { scriptsGroup } from "./scripts-group";
 import type { ConformanceTarget, SuiteApi, SuiteOptions } from "./types";
 
@@ -9,12 +13,15 @@ export const CONFORMANCE_NODES = 5;
 
 /**
  * Register the adapter conformance tests with your test runner. Pass the runner's API and a target
- * that starts five independent Redis nodes and builds your runner for each.
+ * that starts five independent Redis nodes and builds your runner for each. Tests a target cannot
+ * run, and groups switched off in `options.groups`, are reported as skipped.
  *
  * @example
  * ```ts
  * import { adapterConformanceSuite } from "@redlock/test-suite";
- * adapterConformanceSuite({ describe, it, expect, beforeAll, afterAll, beforeEach }, myTarget);
+ * adapterConformanceSuite({ describe, it, expect, beforeAll, afterAll, beforeEach }, myTarget, {
+ *   groups: { quit: false },
+ * });
  * ```
  */
 export function adapterConformanceSuite(
@@ -22,8 +29,7 @@ export function adapterConformanceSuite(
   target: ConformanceTarget,
   options: SuiteOptions = {},
 ): void {
-  const timeout = options.timeout ?? 30_000;
-  const ctx = new SuiteContext(api, target);
+  const ctx = new SuiteContext(api, target, options);
   api.describe(`@redlock adapter conformance: ${target.name}`, () => {
     api.beforeAll(async () => {
       ctx.nodes = await target.setup(CONFORMANCE_NODES);
@@ -32,8 +38,12 @@ export function adapterConformanceSuite(
       await target.teardown();
     }, 120_000);
     api.beforeEach(() => ctx.reset(), 30_000);
-    scriptsGroup(ctx, timeout);
-    lifecycleGroup(ctx, timeout);
-    faultsGroup(ctx, timeout);
+    scriptsGroup(ctx);
+    lifecycleGroup(ctx);
+    faultsGroup(ctx);
+    onReleaseGroup(ctx);
+    abortGroup(ctx);
+    quitGroup(ctx);
+    clusterGroup(ctx);
   });
 }

@@ -1,44 +1,53 @@
 export {
+  type AppendFsync,
+  type Closeable,
+  type DelayDirection,
+  type FallbackServers,
+  type FaultMode,
+  FaultProxy,
+  type FaultTarget,
   findRedisServer,
+  getFreePort,
+  getFreePortPair,
+  isPortFree,
+  LOOPBACK,
+  ping,
+  processControlSkipReason,
+  RedisCluster,
+  type RedisEndpoint,
+  type RedisFallback,
+  RedisNode,
   type RedisServerBinary,
+  type RedisSource,
+  type RedisTargetOptions,
+  type ResolvedRedis,
+  type RespCallOptions,
+  RespError,
+  type RespValue,
+  type RestartOptions,
+  redisUrlsFromEnv,
+  requireControl,
   requireRedisServer,
-} from "./binary";
-export { RedisCluster, type StartClusterOptions, startCluster } from "./cluster";
+  respCall,
+  type StartClusterOptions,
+  type StartRedisOptions,
+  startCluster,
+  startFaultProxy,
+  startRedis,
+  startRedisNodes,
+  teardownAll,
+  trackedResourceCount,
+  trackResource,
+  untrackResource,
+  whenControllable,
+} from "@redlock/test-suite/redis";
 export {
   type ConformanceEndpoint,
   type ConformanceRunner,
   type RedisConformanceNode,
   redisConformanceTarget,
 } from "./conformance";
-export {
-  type DelayDirection,
-  type FaultMode,
-  FaultProxy,
-  type FaultTarget,
-  startFaultProxy,
-} from "./fault-proxy";
-export { getFreePort, getFreePortPair, isPortFree, LOOPBACK } from "./ports";
-export {
-  type AppendFsync,
-  RedisNode,
-  type RestartOptions,
-  type StartRedisOptions,
-  startRedis,
-  startRedisNodes,
-} from "./redis-node";
-export { type Closeable, teardownAll, trackedResourceCount } from "./registry";
-export {
-  processControlSkipReason,
-  type RedisEndpoint,
-  type RedisSource,
-  type ResolvedRedis,
-  type ResolveRedisOptions,
-  redisUrlsFromEnv,
-  requireControl,
-  resolveRedis,
-  whenControllable,
-} from "./resolve";
-export { ping, type RespCallOptions, RespError, type RespValue, respCall } from "./resp";
+export { type ResolveRedisOptions, resolveRedis, testcontainersFallback } from "./resolve";
 export {
   errorEvents,
   LOCK_VALUE,

@@ -1,31 +1,13 @@
-import { findRedisServer } from "./binary";
-import { type RedisNode, type StartRedisOptions, startRedisNodes } from "./redis-node";
-import { type Closeable, trackResource, untrackResource } from "./registry";
+import {
+  type FallbackServers,
+  type ResolveRedisOptions as KitResolveOptions,
+  type RedisFallback,
+  type ResolvedRedis,
+  resolveRedis as resolveFromKit,
+} from "@redlock/test-suite/redis";
 
-export type RedisSource = "env" | "local" | "testcontainers";
-
-/** One Redis server a test can talk to. `node` is set only when the process can be controlled. */
-export interface RedisEndpoint {
-  url: string;
-  host: string;
-  port: number;
-  controllable: boolean;
-  node?: RedisNode;
-}
-
-export interface ResolvedRedis extends Closeable {
-  source: RedisSource;
-  endpoints: RedisEndpoint[];
-  urls: string[];
-  /** True when every endpoint is a spawned `RedisNode` (pause, kill, restart, DEBUG available). */
-  controllable: boolean;
-  /** Why process control is unavailable; undefined when `controllable`. */
-  reason: string | undefined;
-  /** The spawned nodes (source `local`), otherwise empty. */
-  nodes: RedisNode[];
-}
-
-export interface ResolveRedisOptions extends Omit<StartRedisOptions, "port"> {
+/** Options of {@link resolveRedis}: the kit's, plus the Testcontainers fallback. */
+export interface ResolveRedisOptions extends Omit<KitResolveOptions, "fallback"> {
   /** Consider Testcontainers when no local binary exists. Default true. */
   docker?: boolean;
   /** Time allowed for a container runtime to answer. Default 5000 ms. */
@@ -34,33 +16,9 @@ export interface ResolveRedisOptions extends Omit<StartRedisOptions, "port"> {
   image?: string;
 }
 
-const ENV_REASON = "REDIS_URLS points at external servers; process control is unavailable";
 const CONTAINER_REASON = "containers started through Testcontainers are not process-controlled";
 
-/** Parses `REDIS_URLS` (comma-separated `redis://host:port` URLs); undefined when unset or empty. */
-export function redisUrlsFromEnv(): string[] | undefined {
-  const raw = process.env.REDIS_URLS?.trim();
-  if (!raw) return undefined;
-  return raw
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-function endpointFromUrl(url: string): RedisEndpoint {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`REDIS_URLS: not a URL: ${url}`);
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new Error(`REDIS_URLS: expected redis:// or rediss:// URLs, got ${url}`);
-  }
-  const host = parsed.hostname.replace(/^\[|\]$/g, "");
-  return { url, host, port: Number(parsed.port || 6379), controllable: false };
-}
-
+/** Rejects with a clear error when `promise` takes longer than `ms`. */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
@@ -83,6 +41,7 @@ interface RedisContainerModule {
   RedisContainer: new (image: string) => { start(): Promise<StartedContainer> };
 }
 
+/** Imports an optional module by a name the bundler leaves alone. */
 async function loadModule<T>(specifier: string): Promise<T> {
   return (await import(specifier)) as T;
 }
@@ -103,27 +62,46 @@ async function probeDocker(
   }
 }
 
-function resolved(
-  source: RedisSource,
-  endpoints: RedisEndpoint[],
-  nodes: RedisNode[],
-  reason: string | undefined,
-  close: () => Promise<void>,
-): ResolvedRedis {
-  const result: ResolvedRedis = {
-    source,
-    endpoints,
-    urls: endpoints.map((e) => e.url),
-    controllable: endpoints.every((e) => e.controllable),
-    reason,
-    nodes,
-    close: async () => {
-      untrackResource(result);
-      await close();
+/** Starts `count` Redis containers, all or none. */
+async function startContainers(count: number, image: string): Promise<FallbackServers> {
+  const { RedisContainer } = await loadModule<RedisContainerModule>("@testcontainers/redis");
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => new RedisContainer(image).start()),
+  );
+  const containers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const close = async () => {
+    await Promise.allSettled(containers.map((c) => c.stop()));
+  };
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) {
+    await close();
+    throw failed.reason;
+  }
+  const endpoints = containers.map((c) => {
+    const host = c.getHost();
+    const port = c.getMappedPort(6379);
+    return { url: `redis://${host}:${port}`, host, port };
+  });
+  return { endpoints, reason: CONTAINER_REASON, close };
+}
+
+/**
+ * Redis containers through Testcontainers, used when neither `REDIS_URLS` nor `redis-server` is
+ * available, and only if a container runtime answers within `timeoutMs`.
+ */
+export function testcontainersFallback(
+  options: Pick<ResolveRedisOptions, "docker" | "dockerTimeoutMs" | "image"> = {},
+): RedisFallback {
+  const { docker = true, dockerTimeoutMs = 5000, image = "redis:7.2" } = options;
+  return {
+    source: "testcontainers",
+    hint: "a reachable Docker engine",
+    async start(count) {
+      if (!docker) return "Docker probing disabled";
+      const probe = await probeDocker(dockerTimeoutMs);
+      return probe.ok ? startContainers(count, image) : probe.reason;
     },
   };
-  trackResource(result);
-  return result;
 }
 
 /**
@@ -133,94 +111,12 @@ function resolved(
  * 3. Testcontainers, only if a container runtime answers;
  * 4. otherwise one error explaining how to get Redis.
  */
-export async function resolveRedis(
-  n = 1,
-  options: ResolveRedisOptions = {},
-): Promise<ResolvedRedis> {
-  const { docker = true, dockerTimeoutMs = 5000, image = "redis:7.2", ...nodeOptions } = options;
-
-  const urls = redisUrlsFromEnv();
-  if (urls) {
-    if (urls.length < n) {
-      throw new Error(`REDIS_URLS lists ${urls.length} server(s) but this suite needs ${n}`);
-    }
-    const endpoints = urls.slice(0, n).map(endpointFromUrl);
-    return resolved("env", endpoints, [], ENV_REASON, async () => {});
-  }
-
-  if (findRedisServer()) {
-    const nodes = await startRedisNodes(n, nodeOptions);
-    const endpoints = nodes.map((node) => ({
-      url: node.url,
-      host: node.host,
-      port: node.port,
-      controllable: true,
-      node,
-    }));
-    return resolved("local", endpoints, nodes, undefined, async () => {
-      await Promise.all(nodes.map((node) => node.stop()));
-    });
-  }
-
-  let dockerReason = "Docker probing disabled";
-  if (docker) {
-    const probe = await probeDocker(dockerTimeoutMs);
-    if (probe.ok) {
-      const { RedisContainer } = await loadModule<RedisContainerModule>("@testcontainers/redis");
-      const started = await Promise.allSettled(
-        Array.from({ length: n }, () => new RedisContainer(image).start()),
-      );
-      const containers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-      const stopAll = async () => {
-        await Promise.allSettled(containers.map((c) => c.stop()));
-      };
-      const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
-      if (failed) {
-        await stopAll();
-        throw failed.reason;
-      }
-      const endpoints = containers.map((c) => {
-        const host = c.getHost();
-        const port = c.getMappedPort(6379);
-        return { url: `redis://${host}:${port}`, host, port, controllable: false };
-      });
-      return resolved("testcontainers", endpoints, [], CONTAINER_REASON, stopAll);
-    }
-    dockerReason = probe.reason;
-  }
-
-  throw new Error(
-    "No Redis available for tests: set REDIS_URLS (comma-separated redis:// URLs), " +
-      "install redis-server (Debian: apt-get install redis-server, or set REDIS_SERVER_BIN), " +
-      `or provide a reachable Docker engine (testcontainers: "${dockerReason}")`,
-  );
-}
-
-/**
- * Sync check for suites that need process control (pause, kill, restart, DEBUG): returns the
- * reason they cannot run, or undefined when they can. Only `REDIS_URLS` disables control.
- */
-export function processControlSkipReason(): string | undefined {
-  return redisUrlsFromEnv() ? ENV_REASON : undefined;
-}
-
-/**
- * Picks `run` when process control is available and `skip` otherwise, printing the reason once,
- * e.g. `const controlTest = whenControllable(test, test.skip);`.
- */
-export function whenControllable<T>(run: T, skip: T, label = "process-control tests"): T {
-  const reason = processControlSkipReason();
-  if (!reason) return run;
-  console.warn(`[testbed] skipping ${label}: ${reason}`);
-  return skip;
-}
-
-/** Throws a descriptive error unless the endpoint is backed by a controllable `RedisNode`. */
-export function requireControl(endpoint: RedisEndpoint): RedisNode {
-  if (!endpoint.node) {
-    throw new Error(
-      `${endpoint.url} is not process-controlled; guard the test with whenControllable`,
-    );
-  }
-  return endpoint.node;
+export function resolveRedis(n = 1, options: ResolveRedisOptions = {}): Promise<ResolvedRedis> {
+  const { docker, dockerTimeoutMs, image, ...nodeOptions } = options;
+  const fallback = testcontainersFallback({
+    ...(docker === undefined ? {} : { docker }),
+    ...(dockerTimeoutMs === undefined ? {} : { dockerTimeoutMs }),
+    ...(image === undefined ? {} : { image }),
+  });
+  return resolveFromKit(n, { ...nodeOptions, fallback });
 }

@@ -1,8 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  type Closeable,
+  LOOPBACK,
+  trackResource,
+  untrackResource,
+} from "@redlock/test-suite/redis";
 import { Redis } from "ioredis";
-import { LOOPBACK } from "./ports";
-import { type Closeable, trackResource, untrackResource } from "./registry";
 import { sleep } from "./sleep";
 
 export interface UpstashBridgeOptions {

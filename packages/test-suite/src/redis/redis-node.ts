@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { requireRedisServer } from "./binary";
 import { getFreePort, LOOPBACK } from "./ports";
 import {
@@ -14,10 +15,11 @@ import {
   untrackResource,
 } from "./registry";
 import { ping } from "./resp";
-import { sleep } from "./sleep";
 
+/** Redis' `appendfsync` policy. */
 export type AppendFsync = "always" | "everysec" | "no";
 
+/** How {@link startRedis} starts a node. */
 export interface StartRedisOptions {
   /** Enable AOF persistence. Default false (`--appendonly no`). */
   appendonly?: boolean;
@@ -33,6 +35,7 @@ export interface StartRedisOptions {
   port?: number;
 }
 
+/** How {@link RedisNode.restart} starts the node again. */
 export interface RestartOptions {
   /** Time to stay down between the kill and the new start. Default 0. */
   delayMs?: number;
@@ -74,7 +77,7 @@ export class RedisNode implements Closeable {
   /** Spawns a node on a free loopback port and waits until it answers PING. */
   static async start(options: StartRedisOptions = {}): Promise<RedisNode> {
     const binary = requireRedisServer();
-    const dir = mkdtempSync(join(tmpdir(), "redlock-testbed-"));
+    const dir = mkdtempSync(join(tmpdir(), "redlock-redis-"));
     trackDir(dir);
     const node = new RedisNode(binary.path, dir, options.port ?? 0, options);
     trackResource(node);
@@ -95,10 +98,12 @@ export class RedisNode implements Closeable {
     }
   }
 
+  /** The loopback port the node listens on. */
   get port(): number {
     return this._port;
   }
 
+  /** `redis://127.0.0.1:<port>` */
   get url(): string {
     return `redis://${this.host}:${this._port}`;
   }
@@ -108,11 +113,13 @@ export class RedisNode implements Closeable {
     return this.running ? this.child?.pid : undefined;
   }
 
+  /** Is the process alive (possibly paused)? */
   get running(): boolean {
     const child = this.child;
     return !!child && child.exitCode === null && child.signalCode === null;
   }
 
+  /** Is the process stopped by `pause()`? */
   get paused(): boolean {
     return this._paused && this.running;
   }
@@ -199,6 +206,7 @@ export class RedisNode implements Closeable {
     untrackResource(this);
   }
 
+  /** Same as `stop()`, for `teardownAll()`. */
   close(): Promise<void> {
     return this.stop();
   }

@@ -2,6 +2,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { LOOPBACK } from "./ports";
 import { type Closeable, trackResource, untrackResource } from "./registry";
 
+/** Which way a delay applies: both ways, requests only, or replies only. */
 export type DelayDirection = "both" | "toServer" | "toClient";
 
 /**
@@ -19,6 +20,7 @@ export type FaultMode =
   | "reset"
   | { delay: number; direction?: DelayDirection };
 
+/** Where a {@link FaultProxy} forwards to; `host` defaults to the loopback address. */
 export interface FaultTarget {
   host?: string;
   port: number;
@@ -29,6 +31,7 @@ interface Chunk {
   data: Buffer;
 }
 
+/** One direction of a proxied connection: chunks queued, delayed or held as the mode says. */
 class Pipe {
   private queue: Chunk[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -109,14 +112,17 @@ export class FaultProxy implements Closeable {
     return proxy;
   }
 
+  /** The loopback port clients connect to. */
   get port(): number {
     return this._port;
   }
 
+  /** `redis://127.0.0.1:<port>` of the proxy. */
   get url(): string {
     return `redis://${this.host}:${this._port}`;
   }
 
+  /** The current mode. */
   get mode(): FaultMode {
     return this._mode;
   }
@@ -136,22 +142,27 @@ export class FaultProxy implements Closeable {
     for (const conn of this.connections) for (const pipe of conn.pipes) pipe.pump();
   }
 
+  /** Let bytes flow again; bytes held by `blackhole` or a delay are delivered now. */
   pass(): void {
     this.setMode("pass");
   }
 
+  /** Hold every chunk `ms` in `direction` (both by default). */
   delay(ms: number, direction: DelayDirection = "both"): void {
     this.setMode({ delay: ms, direction });
   }
 
+  /** Keep connections open but deliver nothing: requests wait unanswered until `pass()`. */
   blackhole(): void {
     this.setMode("blackhole");
   }
 
+  /** Reset every open connection and each new one: requests fail at once. */
   reset(): void {
     this.setMode("reset");
   }
 
+  /** Drop every connection and stop listening. */
   async close(): Promise<void> {
     for (const conn of [...this.connections]) this.drop(conn, false);
     if (this.server.listening) {

@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { getFreePort, isPortFree, LOOPBACK } from "./ports";
 import { RedisNode, type StartRedisOptions } from "./redis-node";
 import { type Closeable, trackResource, untrackResource } from "./registry";
 import { respCall } from "./resp";
-import { sleep } from "./sleep";
 
+/** How {@link startCluster} starts the cluster. */
 export interface StartClusterOptions extends Omit<StartRedisOptions, "port"> {
   /** Number of masters (no replicas). Default 3. */
   masters?: number;
@@ -23,6 +24,7 @@ export class RedisCluster implements Closeable {
     this.nodes = nodes;
   }
 
+  /** `redis://` URLs of the masters. */
   get urls(): string[] {
     return this.nodes.map((n) => n.url);
   }
@@ -39,6 +41,7 @@ export class RedisCluster implements Closeable {
     return this.nodes[index]!;
   }
 
+  /** Stop every node. */
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));
     untrackResource(this);
@@ -49,12 +52,14 @@ export class RedisCluster implements Closeable {
   }
 }
 
+/** The contiguous slots master `index` of `count` serves. */
 function slotRange(index: number, count: number): [number, number] {
   const start = Math.floor((index * SLOTS) / count);
   const end = Math.floor(((index + 1) * SLOTS) / count) - 1;
   return [start, end];
 }
 
+/** A free port for a cluster bus, none of `taken`. */
 async function freeBusPort(taken: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await getFreePort();
@@ -63,6 +68,7 @@ async function freeBusPort(taken: Set<number>): Promise<number> {
   throw new Error("Could not find a free cluster bus port");
 }
 
+/** `CLUSTER INFO` of `node` as key/value pairs. */
 async function clusterInfo(node: RedisNode): Promise<Record<string, string>> {
   const text = String(await respCall({ host: node.host, port: node.port }, "CLUSTER", "INFO"));
   const info: Record<string, string> = {};

@@ -3,10 +3,12 @@ import { connect } from "node:net";
 /** A decoded RESP2 reply. Errors are returned as `RespError` values inside arrays and thrown at top level. */
 export type RespValue = string | number | null | RespError | RespValue[];
 
+/** An error reply of the server, such as `NOSCRIPT No matching script`. */
 export class RespError extends Error {
   override name = "RespError";
 }
 
+/** A command as a RESP array of bulk strings. */
 function encodeCommand(args: readonly (string | number)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
   for (const arg of args) {
@@ -54,22 +56,32 @@ function parseReply(buf: Buffer, offset: number): { value: RespValue; next: numb
   }
 }
 
+/** Where {@link respCall} connects, and how. */
 export interface RespCallOptions {
   host: string;
   port: number;
+  /** Reject when no reply came within this many ms. Default 2000. */
   timeoutMs?: number;
+  /** Sent with `AUTH` before the command when set. */
+  password?: string;
+  /** The ACL user of `password`; Redis' `default` user when absent. */
+  username?: string;
 }
 
 /**
- * Sends one command on a fresh connection and resolves with its reply. Used for health checks
- * and administration, where a full client with reconnect logic is undesirable.
+ * Sends one command on a fresh connection (after `AUTH` when a password is given) and resolves
+ * with its reply. Used for health checks and administration, where a full client with
+ * reconnect logic is undesirable.
  */
 export function respCall(
-  { host, port, timeoutMs = 2000 }: RespCallOptions,
+  { host, port, timeoutMs = 2000, password, username }: RespCallOptions,
   ...args: (string | number)[]
 ): Promise<RespValue> {
+  const auth = password === undefined ? [] : [["AUTH", ...(username ? [username] : []), password]];
+  const commands = [...auth, args];
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
+    const replies: RespValue[] = [];
     let settled = false;
     const socket = connect({ host, port });
     const finish = (err: Error | undefined, value?: RespValue) => {
@@ -90,18 +102,22 @@ export function respCall(
     );
     socket.on("data", (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      let parsed: ReturnType<typeof parseReply>;
-      try {
-        parsed = parseReply(buf, 0);
-      } catch (err) {
-        finish(err as Error);
-        return;
+      for (;;) {
+        let parsed: ReturnType<typeof parseReply>;
+        try {
+          parsed = parseReply(buf, 0);
+        } catch (err) {
+          finish(err as Error);
+          return;
+        }
+        if (!parsed) return;
+        buf = buf.subarray(parsed.next);
+        if (parsed.value instanceof RespError) return finish(parsed.value);
+        replies.push(parsed.value);
+        if (replies.length === commands.length) return finish(undefined, parsed.value);
       }
-      if (!parsed) return;
-      if (parsed.value instanceof RespError) finish(parsed.value);
-      else finish(undefined, parsed.value);
     });
-    socket.write(encodeCommand(args));
+    socket.write(Buffer.concat(commands.map(encodeCommand)));
   });
 }
 

@@ -2,13 +2,17 @@ import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
+/** A `redis-server` executable and its version. */
 export interface RedisServerBinary {
+  /** Absolute path of the executable. */
   path: string;
   /** e.g. "7.0.15" */
   version: string;
+  /** e.g. 7 */
   major: number;
 }
 
+/** Can the current user execute `path`? */
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
@@ -18,6 +22,7 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** The first executable `name` in the directories of PATH. */
 function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
@@ -27,6 +32,7 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
+/** The version `path --version` prints, such as "7.0.15". */
 function readVersion(path: string): string {
   const out = execFileSync(path, ["--version"], { encoding: "utf8", timeout: 5000 });
   const match = /v=(\d+\.\d+\.\d+)/.exec(out);
@@ -65,7 +71,9 @@ export function requireRedisServer(): RedisServerBinary {
   const binary = findRedisServer();
   if (!binary) {
     throw new Error(
-      "redis-server not found: install it (Debian: apt-get install redis-server) or point REDIS_SERVER_BIN at the binary",
+      "redis-server not found on PATH: install Redis (Debian/Ubuntu: apt-get install redis-server; " +
+        "macOS: brew install redis), point REDIS_SERVER_BIN at the binary, " +
+        "or set REDIS_URLS to comma-separated redis:// URLs of servers to use instead",
     );
   }
   return binary;

@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
 
+/** The address every node and proxy listens on. */
 export const LOOPBACK = "127.0.0.1";
 
 /** Asks the OS for a currently free loopback TCP port. The port is released before returning. */

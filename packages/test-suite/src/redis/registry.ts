@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 
-/** Anything the test bed starts and must be able to tear down. */
+/** Anything started here that must be closed by {@link teardownAll}. */
 export interface Closeable {
   close(): Promise<void>;
 }
@@ -10,6 +10,7 @@ const pids = new Set<number>();
 const dirs = new Set<string>();
 let exitHookInstalled = false;
 
+/** SIGCONT (a paused process cannot die otherwise) then SIGKILL, ignoring exited processes. */
 function killPidSync(pid: number): void {
   try {
     process.kill(pid, "SIGCONT");
@@ -23,6 +24,7 @@ function killPidSync(pid: number): void {
   }
 }
 
+/** Kill every tracked process and remove every tracked directory, synchronously (at exit). */
 function cleanupSync(): void {
   for (const pid of pids) killPidSync(pid);
   pids.clear();
@@ -36,6 +38,7 @@ function cleanupSync(): void {
   dirs.clear();
 }
 
+/** Clean up on exit and on SIGINT, SIGTERM and SIGHUP, once per process. */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -49,35 +52,41 @@ function installExitHook(): void {
   }
 }
 
+/** Register `resource` to be closed by {@link teardownAll}. */
 export function trackResource(resource: Closeable): void {
   installExitHook();
   resources.add(resource);
 }
 
+/** Forget a resource that closed by itself. */
 export function untrackResource(resource: Closeable): void {
   resources.delete(resource);
 }
 
+/** Kill process `pid` at exit if it still runs. */
 export function trackPid(pid: number): void {
   installExitHook();
   pids.add(pid);
 }
 
+/** Forget an exited process. */
 export function untrackPid(pid: number): void {
   pids.delete(pid);
 }
 
+/** Remove directory `dir` at exit if it still exists. */
 export function trackDir(dir: string): void {
   installExitHook();
   dirs.add(dir);
 }
 
+/** Forget a removed directory. */
 export function untrackDir(dir: string): void {
   dirs.delete(dir);
 }
 
 /**
- * Closes every node, proxy, bridge and cluster the test bed started in this process, newest first.
+ * Closes every node, proxy, cluster and tracked resource started in this process, newest first.
  * Safe to call from `afterAll`/`afterEach` even when a test failed half-way; errors are collected
  * and rethrown together after everything was attempted.
  */
