@@ -1,5 +1,6 @@
 import { Cluster as Cluster6, Redis as Redis6 } from "ioredis";
 import { Cluster as Cluster5, Redis as Redis5 } from "ioredis-5";
+import { Cluster as ClusterValkey, Redis as RedisValkey } from "iovalkey";
 import type { IoredisClient } from "../src";
 
 /** What the tests need from a client beyond the runner's structural type. */
@@ -58,6 +59,14 @@ export const drivers: [string, Driver][] = [
     {
       redis: (url, options) => track(new Redis6(url, { ...standalone, ...options })),
       cluster: (nodes) => track(new Cluster6(nodes, clusterOptions)),
+    },
+  ],
+  [
+    // iovalkey, the Valkey project's fork of ioredis, through the same runner, unchanged.
+    "iovalkey",
+    {
+      redis: (url, options) => track(new RedisValkey(url, { ...standalone, ...options })),
+      cluster: (nodes) => track(new ClusterValkey(nodes, clusterOptions)),
     },
   ],
 ];
