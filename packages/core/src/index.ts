@@ -45,6 +45,18 @@ export {
 } from "./scripts-guarded";
 export { ADOPT_SCRIPT, INSPECT_SCRIPT } from "./scripts-inspect";
 export {
+  SEMAPHORE_ACQUIRE_SCRIPT,
+  SEMAPHORE_EXTEND_SCRIPT,
+  SEMAPHORE_RELEASE_SCRIPT,
+} from "./scripts-semaphore";
+export {
+  Semaphore,
+  type SemaphoreAcquireSettings,
+  type SemaphoreOptions,
+  type SemaphoreUsingSettings,
+  semaphoreQuorum,
+} from "./semaphore";
+export {
   type AcquireSettings,
   defaultSettings,
   type RedlockOptions,

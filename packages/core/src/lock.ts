@@ -1,4 +1,5 @@
 import { type StatsSource, statsOf } from "./internal/attempts";
+import type { Primitive } from "./internal/primitive";
 import type { Redlock } from "./redlock";
 import type { ReleaseResult } from "./release-result";
 import type { AcquireSettings, Settings } from "./settings";
@@ -24,6 +25,8 @@ export interface LockState {
   readonly holders: Set<number>;
   /** The fencing token, when the lock was acquired with `fencing: true`. */
   readonly fencingToken?: number;
+  /** What kind of hold this is, when not a plain lock (a semaphore's permits). */
+  readonly primitive?: Primitive;
 }
 
 declare global {

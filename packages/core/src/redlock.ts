@@ -17,6 +17,7 @@ import { Deadlines } from "./internal/deadlines";
 import { Handoff, type Waiter, type WakeReason } from "./internal/handoff";
 import { summarizeInspection } from "./internal/inspect";
 import { aborted, failure, list, mayHaveWritten, releaseResult } from "./internal/outcomes";
+import type { Primitive } from "./internal/primitive";
 import { randomValue } from "./internal/random";
 import {
   adoptVote,
@@ -34,6 +35,7 @@ import type { ReleaseResult } from "./release-result";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
 import { DEFAULT_MARKER_KEY, fenceKey, RESERVED_NAMESPACE } from "./scripts-guarded";
+import { Semaphore, type SemaphoreOptions } from "./semaphore";
 import {
   type AcquireSettings,
   defaultSettings,
@@ -79,6 +81,19 @@ interface FirstAttempt {
 const NO_SETTINGS: AcquireSettings = Object.freeze({});
 
 /**
+ * Acquire a hold of another kind than a plain lock (a semaphore's permits) with the full engine:
+ * retries, waiting, hand-off, signals. `names` and `duration` are validated by the caller.
+ * @internal
+ */
+export let acquireKind: (
+  redlock: Redlock,
+  primitive: Primitive,
+  names: string[],
+  duration: number,
+  settings: AcquireSettings | undefined,
+) => Promise<Lock>;
+
+/**
  * Distributed locks over one or more independent Redis nodes (the Redlock algorithm).
  *
  * Each node is reached through a {@link ScriptRunner}; adapter packages build them from driver
@@ -93,6 +108,17 @@ const NO_SETTINGS: AcquireSettings = Object.freeze({});
  * ```
  */
 export class Redlock extends TypedEmitter {
+  static {
+    acquireKind = (redlock, primitive, names, duration, settings) => {
+      const options = settings === undefined ? NO_SETTINGS : readSettings(settings);
+      const s =
+        settings === undefined ? redlock.settings : mergeSettings(redlock.settings, options);
+      const driftMs = driftWithin(duration, s.driftFactor);
+      const keys = redlock.#keys(names);
+      return redlock.#acquire(names, keys, duration, options, s, driftMs, undefined, primitive);
+    };
+  }
+
   /** The nodes, in the order given (duplicates removed). */
   readonly runners: ReadonlySet<ScriptRunner>;
   /** The effective default settings. */
@@ -266,6 +292,7 @@ export class Redlock extends TypedEmitter {
     left: number,
     holders: Set<number>,
     fencingToken?: number,
+    primitive?: Primitive,
   ): Lock {
     const state: LockState = {
       deadline: start + duration - driftMs,
@@ -275,6 +302,7 @@ export class Redlock extends TypedEmitter {
       released: false,
       holders,
       fencingToken,
+      ...(primitive ? { primitive } : {}),
     };
     const lock = handleFor(this, names, value, attempts, state);
     this.emit("acquired", lock);
@@ -293,6 +321,7 @@ export class Redlock extends TypedEmitter {
     s: Readonly<Settings>,
     driftMs: number,
     first: FirstAttempt | undefined,
+    primitive?: Primitive,
   ): Promise<Lock> {
     const signal = options.signal;
     const clock = this.clock;
@@ -363,14 +392,25 @@ export class Redlock extends TypedEmitter {
           value = randomValue();
           start = clock.now();
           holders = new Set<number>();
-          attempt = this.#requestGrant(keys, value, duration, fencing, timeout, holders);
+          attempt = primitive
+            ? this.#attempt(
+                primitive.acquireScript,
+                keys,
+                [value, duration, ...primitive.acquireArgs],
+                timeout,
+                primitive.acquireVote,
+                undefined,
+                holders,
+                primitive.quorum,
+              )
+            : this.#requestGrant(keys, value, duration, fencing, timeout, holders);
         }
         let decision: Attempt<number>;
         try {
           decision = await raceSignal(attempt.decision, signal);
         } catch {
           // Reject at once; each node's grant is undone once its reply is in (bounded by timeout).
-          this.#releasePartial(keys, value, timeout, attempt);
+          this.#releasePartial(keys, value, timeout, attempt, primitive);
           throw aborted(names, attempts, signal);
         }
         if (waiter) handoff.attempted(waiter, decision.granted);
@@ -411,6 +451,7 @@ export class Redlock extends TypedEmitter {
               left,
               holders,
               fencingToken,
+              primitive,
             );
           }
           error = () =>
@@ -421,13 +462,16 @@ export class Redlock extends TypedEmitter {
             );
         } else {
           const kept = [...attempts];
-          error = () => failure("acquire", names, decision, kept, this.#runners.length);
+          const needed = primitive?.quorum;
+          error = () => failure("acquire", names, decision, kept, this.#runners.length, needed);
         }
         // Step 5 of the algorithm: undo partial grants before trying again, so our own keys never
         // block other contenders until they expire. Not awaited: a slow node must not delay the
         // next try, and since every attempt uses a fresh value, a release that lands late can
         // never delete a later attempt's keys.
-        if (mayHaveWritten(decision)) this.#releasePartial(keys, value, timeout, attempt);
+        if (mayHaveWritten(decision)) {
+          this.#releasePartial(keys, value, timeout, attempt, primitive);
+        }
 
         const now = clock.now();
         if (scheduled) {
@@ -436,7 +480,8 @@ export class Redlock extends TypedEmitter {
         }
         // Listen for releases when a lock held elsewhere is what denied the quorum.
         const heldElsewhere =
-          decision.conflicts > this.#runners.length - quorum(this.#runners.length);
+          decision.conflicts >
+          this.#runners.length - (primitive?.quorum ?? quorum(this.#runners.length));
         // Queued even when the nodes cannot announce releases: a release made in this process
         // still wakes the first in line directly.
         if (heldElsewhere) {
@@ -529,14 +574,16 @@ export class Redlock extends TypedEmitter {
       const start = clock.now();
       // From here on, nodes that apply this extension may keep the keys until then.
       state.keysGoneBy = Math.max(state.keysGoneBy, start + duration + driftMs);
+      const primitive = state.primitive;
       const attempt = this.#attempt(
-        this.scripts.extendScript,
+        primitive?.extendScript ?? this.scripts.extendScript,
         keys,
-        [value, duration],
+        primitive ? [value, duration, ...primitive.extendArgs] : [value, duration],
         Math.min(s.nodeTimeout, remaining),
         countVote(keys.length, "extend"),
         undefined,
         state.holders,
+        primitive?.quorum,
       );
       let decision: Attempt<number>;
       try {
@@ -565,7 +612,14 @@ export class Redlock extends TypedEmitter {
       }
       const error = decision.granted
         ? new LockExpiredError(`Extended ${label} too late: no validity left.`, statsOf(attempts))
-        : failure("extend", resources, decision, attempts, this.#runners.length);
+        : failure(
+            "extend",
+            resources,
+            decision,
+            attempts,
+            this.#runners.length,
+            state.primitive?.quorum,
+          );
       if (
         n >= maxAttempts(s.retryCount) ||
         error instanceof ResourceLockedError ||
@@ -610,7 +664,7 @@ export class Redlock extends TypedEmitter {
     const keys = this.keyPrefix ? this.#keys(resources) : resources;
     // Someone in this process waits for one of the keys: each node's release wakes it directly.
     const waited = this.#handoff.releasing(keys);
-    const attempt = this.#releaseAttempt(keys, value, s.nodeTimeout, state.holders, waited);
+    const attempt = this.#releaseAttempt(keys, value, s.nodeTimeout, state, waited);
     // Without retries (the default), one attempt and no async frame: release is on every path.
     if (maxAttempts(s.retryCount) === 1) {
       return attempt.decision.then((decision) => {
@@ -649,7 +703,7 @@ export class Redlock extends TypedEmitter {
         return result;
       }
       await sleep(this.clock, delay);
-      attempt = this.#releaseAttempt(keys, value, s.nodeTimeout, state.holders, waited);
+      attempt = this.#releaseAttempt(keys, value, s.nodeTimeout, state, waited);
     }
   }
 
@@ -662,16 +716,17 @@ export class Redlock extends TypedEmitter {
     keys: readonly string[],
     value: string,
     timeout: number,
-    holders: ReadonlySet<number>,
+    state: LockState,
     waited: boolean,
   ): Attempt<ReleaseDetail> {
+    const primitive = state.primitive;
     const attempt = this.#attempt(
-      this.scripts.releaseScript,
+      primitive?.releaseScript ?? this.scripts.releaseScript,
       keys,
-      [value],
+      primitive ? [value, ...primitive.releaseArgs] : [value],
       timeout,
       releaseVote(keys.length),
-      holders,
+      state.holders,
     );
     if (waited) {
       const handoff = this.#handoff;
@@ -724,6 +779,20 @@ export class Redlock extends TypedEmitter {
     const routine = typeof settingsOrRoutine === "function" ? settingsOrRoutine : maybeRoutine;
     const settings = typeof settingsOrRoutine === "function" ? undefined : settingsOrRoutine;
     return using(this, resources, duration, settings, routine);
+  }
+
+  /**
+   * A counting semaphore on `resource` over this instance's nodes: at most `limit` permits held
+   * at once, each holder's permits expiring on their own. See {@link Semaphore}.
+   * @throws {InvalidArgumentError} a bad resource name or limit
+   * @example
+   * ```ts
+   * const uploads = redlock.semaphore("uploads", { limit: 4 });
+   * await uploads.using(10_000, async (signal) => upload(file, { signal }));
+   * ```
+   */
+  semaphore(resource: string, options: SemaphoreOptions): Semaphore {
+    return new Semaphore(this, resource, options);
   }
 
   /**
@@ -869,10 +938,12 @@ export class Redlock extends TypedEmitter {
     classify: Classify<D>,
     awaitNodes?: ReadonlySet<number>,
     holders?: Set<number>,
+    needed?: number,
   ): Attempt<D> {
     return runAttempt({
       awaitNodes,
       holders,
+      quorum: needed,
       runners: this.#runners,
       names: this.#names,
       script,
@@ -962,6 +1033,7 @@ export class Redlock extends TypedEmitter {
     value: string,
     timeout: number,
     attempt: Attempt<number>,
+    primitive: Primitive | undefined,
   ): void {
     const total = this.#runners.length;
     const undone = new Promise<void>((resolve) => {
@@ -969,7 +1041,7 @@ export class Redlock extends TypedEmitter {
       let answered = 0;
       attempt.forEachVote((node, kind) => {
         if (kind === "for" || kind === "failed") {
-          releases.push(this.#releaseOn(node, keys, value, timeout));
+          releases.push(this.#releaseOn(node, keys, value, timeout, primitive));
         }
         if (++answered === total) void Promise.allSettled(releases).then(() => resolve());
       });
@@ -984,13 +1056,14 @@ export class Redlock extends TypedEmitter {
     keys: readonly string[],
     value: string,
     timeout: number,
+    primitive?: Primitive,
   ): Promise<unknown> {
     return runAttempt({
       runners: [this.#runners[node] as ScriptRunner],
       names: [this.#names[node] as string],
-      script: this.scripts.releaseScript,
+      script: primitive?.releaseScript ?? this.scripts.releaseScript,
       keys,
-      args: [value],
+      args: primitive ? [value, ...primitive.releaseArgs] : [value],
       timeout: Math.max(1, timeout),
       deadlines: this.#deadlines,
       classify: releaseVote(keys.length),

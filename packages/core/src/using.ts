@@ -39,6 +39,11 @@ export async function using<T>(
   duration: number,
   settings: UsingSettings | undefined,
   routine: UsingRoutine<T> | undefined,
+  acquire: (names: string[], duration: number, settings: UsingSettings) => Promise<Lock> = (
+    names,
+    ms,
+    options,
+  ) => redlock.acquire(names, ms, options),
 ): Promise<T> {
   const names = validateResources(resources);
   validateDuration(duration, redlock.minDuration);
@@ -63,7 +68,7 @@ export async function using<T>(
   const extendSettings = { ...options, retryCount: 0, signal: undefined };
 
   const clock = redlock.clock;
-  const acquired = await redlock.acquire(names, duration, options);
+  const acquired = await acquire(names, duration, options);
   // One handle that follows every extension, also one the routine makes through it: the
   // routine sees it, and the timers below read it.
   const state = lockState(acquired);

@@ -59,6 +59,8 @@ export interface AttemptOptions<D> {
   readonly awaitNodes?: ReadonlySet<number> | undefined;
   /** Filled with the nodes that vote for, as their votes arrive (even after the decision). */
   readonly holders?: Set<number> | undefined;
+  /** Votes for needed to grant; a majority unless given. */
+  readonly quorum?: number | undefined;
 }
 
 const NO_FAILURES: readonly NodeError[] = Object.freeze([]);
@@ -100,7 +102,7 @@ export class Attempt<D> implements Decision<D> {
     this.#options = options;
     const runners = options.runners;
     const count = runners.length;
-    this.#quorum = quorum(count);
+    this.#quorum = options.quorum ?? quorum(count);
     this.pending = count;
     this.#kinds = new Array(count);
     this.#awaited = options.awaitNodes?.size ?? 0;

@@ -27,11 +27,12 @@ export function failure(
   decision: Decision<unknown>,
   sources: readonly StatsSource[],
   membership: number,
+  needed = quorum(membership),
 ): ExecutionError {
   const attempts = statsOf(sources);
   const failed = decision.failures;
   const { conflicts, missing } = decision;
-  const tolerated = membership - quorum(membership);
+  const tolerated = membership - needed;
   const answered = decision.granting + conflicts + missing;
   const counted = `${answered === membership ? "" : ` of the ${answered} that answered`}`;
   if (operation !== "acquire" && conflicts <= tolerated && conflicts + missing > tolerated) {
@@ -41,7 +42,7 @@ export function failure(
       attempts,
     );
   }
-  const unreachable = membership - failed.length < quorum(membership);
+  const unreachable = membership - failed.length < needed;
   if (!unreachable && conflicts > 0) {
     const verb = operation === "extend" ? "was taken by another lock" : "is held by another lock";
     return new ResourceLockedError(

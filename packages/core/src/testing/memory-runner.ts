@@ -2,6 +2,7 @@ import { type Clock, systemClock } from "../clock";
 import { NodeError, ScriptNotSupportedError } from "../errors";
 import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
 import { defaultScripts, releaseChannel } from "../scripts";
+import { semaphoreScripts } from "../scripts-semaphore";
 
 /** Options of {@link MemoryRunner}. */
 export interface MemoryRunnerOptions {
@@ -34,6 +35,8 @@ export interface MemoryFaults {
 interface Entry {
   value: string;
   expiresAt: number;
+  /** A semaphore's permits (member → expiry), when the key holds one instead of a lock value. */
+  permits?: Map<string, number>;
 }
 
 let counter = 0;
@@ -222,8 +225,15 @@ export class MemoryRunner implements ScriptRunner {
         return keys.map((key) => {
           const entry = this.#live(key);
           if (!entry) return [0, 0, 0];
+          if (entry.permits) return [2, this.pttl(key), 0];
           return [1, this.pttl(key), value !== "" && entry.value === value ? 1 : 0];
         });
+      case semaphoreScripts.acquire.sha1:
+        return this.#semaphoreAcquire(keys[0] as string, args);
+      case semaphoreScripts.extend.sha1:
+        return this.#semaphoreExtend(keys[0] as string, args);
+      case semaphoreScripts.release.sha1:
+        return this.#semaphoreRelease(keys[0] as string, args);
       default:
         throw new ScriptNotSupportedError(
           `MemoryRunner runs only the built-in acquire, extend and release scripts; ` +
@@ -301,6 +311,67 @@ export class MemoryRunner implements ScriptRunner {
       for (const listener of [...listeners]) listener();
     });
     return listeners.size;
+  }
+
+  /** The key's semaphore with expired permits removed, or why there is none. */
+  #permits(key: string): Entry | "none" | "other" {
+    const entry = this.#live(key);
+    if (!entry) return "none";
+    if (!entry.permits) return "other";
+    const now = this.#clock.now();
+    for (const [member, expiresAt] of entry.permits) {
+      if (expiresAt <= now) entry.permits.delete(member);
+    }
+    if (entry.permits.size === 0) {
+      this.#store.delete(key);
+      return "none";
+    }
+    return entry;
+  }
+
+  #semaphoreAcquire(key: string, args: string[]): [number, number] {
+    const [value = "", ttl = "0", limit = "1", count = "1"] = args;
+    const found = this.#permits(key);
+    if (found === "other") return [0, Math.max(0, this.pttl(key))];
+    const now = this.#clock.now();
+    const entry: Entry =
+      found === "none" ? { value: "", expiresAt: now, permits: new Map() } : found;
+    const permits = entry.permits as Map<string, number>;
+    if (!permits.has(`${value}:1`) && permits.size + Number(count) > Number(limit)) {
+      return [0, Math.max(0, Math.ceil(Math.min(...permits.values()) - now))];
+    }
+    for (let i = 1; i <= Number(count); i++) permits.set(`${value}:${i}`, now + Number(ttl));
+    entry.expiresAt = Math.max(...permits.values());
+    this.#store.set(key, entry);
+    return [1, 0];
+  }
+
+  #semaphoreExtend(key: string, args: string[]): number {
+    const [value = "", ttl = "0", count = "1"] = args;
+    const found = this.#permits(key);
+    if (found === "other") return 0;
+    if (found === "none" || !found.permits?.has(`${value}:1`)) return -1;
+    const permits = found.permits;
+    const expiresAt = this.#clock.now() + Number(ttl);
+    for (let i = 1; i <= Number(count); i++) {
+      if (permits.has(`${value}:${i}`)) permits.set(`${value}:${i}`, expiresAt);
+    }
+    found.expiresAt = Math.max(...permits.values());
+    return 1;
+  }
+
+  #semaphoreRelease(key: string, args: string[]): [number, number, number] {
+    const [value = "", count = "1"] = args;
+    const found = this.#permits(key);
+    if (found === "none") return [0, 1, 0];
+    if (found === "other") return [0, 0, 0];
+    const permits = found.permits as Map<string, number>;
+    let removed = 0;
+    for (let i = 1; i <= Number(count); i++) if (permits.delete(`${value}:${i}`)) removed++;
+    if (removed === 0) return [0, 1, 0];
+    if (permits.size === 0) this.#store.delete(key);
+    else found.expiresAt = Math.max(...permits.values());
+    return [1, 0, this.#publish(releaseChannel(key))];
   }
 
   #adopt(keys: string[], value: string): [number, number] {
