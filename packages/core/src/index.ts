@@ -26,6 +26,7 @@ export { MAX_TIMER_DELAY } from "./internal/timers";
 export { Lock } from "./lock";
 export { Redlock } from "./redlock";
 export type { ReleaseOutcome, ReleaseResult } from "./release-result";
+export { ReadWriteLock, type ReadWriteSettings, type ReadWriteUsingSettings } from "./rwlock";
 export type { LockScript, RunOptions, ScriptRunner } from "./script-runner";
 export {
   ACQUIRE_SCRIPT,
@@ -44,6 +45,12 @@ export {
   RESERVED_NAMESPACE,
 } from "./scripts-guarded";
 export { ADOPT_SCRIPT, INSPECT_SCRIPT } from "./scripts-inspect";
+export {
+  READ_ACQUIRE_SCRIPT,
+  RW_EXTEND_SCRIPT,
+  RW_RELEASE_SCRIPT,
+  WRITE_ACQUIRE_SCRIPT,
+} from "./scripts-rwlock";
 export {
   SEMAPHORE_ACQUIRE_SCRIPT,
   SEMAPHORE_EXTEND_SCRIPT,

@@ -32,6 +32,7 @@ import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
 import { sleep } from "./internal/timers";
 import { handleFor, isCurrent, type Lock, type LockState, lockState } from "./lock";
 import type { ReleaseResult } from "./release-result";
+import { ReadWriteLock } from "./rwlock";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
 import { DEFAULT_MARKER_KEY, fenceKey, RESERVED_NAMESPACE } from "./scripts-guarded";
@@ -793,6 +794,21 @@ export class Redlock extends TypedEmitter {
    */
   semaphore(resource: string, options: SemaphoreOptions): Semaphore {
     return new Semaphore(this, resource, options);
+  }
+
+  /**
+   * A read-write lock on `resource` over this instance's nodes: many readers or one writer, with
+   * writers preferred. See {@link ReadWriteLock}.
+   * @throws {InvalidArgumentError} a bad resource name
+   * @example
+   * ```ts
+   * const cache = redlock.readWriteLock("cache:products");
+   * await cache.usingRead(5000, async () => serve(await readCache()));
+   * await cache.usingWrite(30_000, async (signal) => rebuildCache({ signal }));
+   * ```
+   */
+  readWriteLock(resource: string): ReadWriteLock {
+    return new ReadWriteLock(this, resource);
   }
 
   /**

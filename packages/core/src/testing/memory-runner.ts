@@ -2,6 +2,7 @@ import { type Clock, systemClock } from "../clock";
 import { NodeError, ScriptNotSupportedError } from "../errors";
 import type { LockScript, RunOptions, ScriptRunner } from "../script-runner";
 import { defaultScripts, releaseChannel } from "../scripts";
+import { rwScripts } from "../scripts-rwlock";
 import { semaphoreScripts } from "../scripts-semaphore";
 
 /** Options of {@link MemoryRunner}. */
@@ -37,6 +38,8 @@ interface Entry {
   expiresAt: number;
   /** A semaphore's permits (member → expiry), when the key holds one instead of a lock value. */
   permits?: Map<string, number>;
+  /** A read-write lock's holders (field → expiry), when the key holds one. */
+  fields?: Map<string, number>;
 }
 
 let counter = 0;
@@ -225,7 +228,7 @@ export class MemoryRunner implements ScriptRunner {
         return keys.map((key) => {
           const entry = this.#live(key);
           if (!entry) return [0, 0, 0];
-          if (entry.permits) return [2, this.pttl(key), 0];
+          if (entry.permits || entry.fields) return [2, this.pttl(key), 0];
           return [1, this.pttl(key), value !== "" && entry.value === value ? 1 : 0];
         });
       case semaphoreScripts.acquire.sha1:
@@ -234,6 +237,13 @@ export class MemoryRunner implements ScriptRunner {
         return this.#semaphoreExtend(keys[0] as string, args);
       case semaphoreScripts.release.sha1:
         return this.#semaphoreRelease(keys[0] as string, args);
+      case rwScripts.read.sha1:
+      case rwScripts.write.sha1:
+        return this.#rwAcquire(keys[0] as string, args, script.sha1 === rwScripts.write.sha1);
+      case rwScripts.extend.sha1:
+        return this.#rwExtend(keys[0] as string, args);
+      case rwScripts.release.sha1:
+        return this.#rwRelease(keys[0] as string, args);
       default:
         throw new ScriptNotSupportedError(
           `MemoryRunner runs only the built-in acquire, extend and release scripts; ` +
@@ -371,6 +381,89 @@ export class MemoryRunner implements ScriptRunner {
     if (removed === 0) return [0, 1, 0];
     if (permits.size === 0) this.#store.delete(key);
     else found.expiresAt = Math.max(...permits.values());
+    return [1, 0, this.#publish(releaseChannel(key))];
+  }
+
+  /** The key's read-write lock with expired holders removed, or why there is none. */
+  #holders(key: string): Entry | "none" | "other" {
+    const entry = this.#live(key);
+    if (!entry) return "none";
+    if (!entry.fields) return "other";
+    const now = this.#clock.now();
+    for (const [field, expiresAt] of entry.fields) {
+      if (expiresAt <= now) entry.fields.delete(field);
+    }
+    if (entry.fields.size === 0) {
+      this.#store.delete(key);
+      return "none";
+    }
+    return entry;
+  }
+
+  #rwAcquire(key: string, args: string[], write: boolean): [number, number] {
+    const [value = "", ttl = "0", waiter = "", waitTtl = "0"] = args;
+    const found = this.#holders(key);
+    if (found === "other") return [0, Math.max(0, this.pttl(key))];
+    const now = this.#clock.now();
+    const entry: Entry =
+      found === "none" ? { value: "", expiresAt: now, fields: new Map() } : found;
+    const fields = entry.fields as Map<string, number>;
+    const first = (sort: string) => {
+      let earliest: number | undefined;
+      for (const [field, expiresAt] of fields) {
+        const own = field === `r:${value}` || field === `w:${value}` || field === `i:${waiter}`;
+        if (!own && field[0] === sort && (earliest === undefined || expiresAt < earliest)) {
+          earliest = expiresAt;
+        }
+      }
+      return earliest;
+    };
+    const keep = () => {
+      entry.expiresAt = Math.max(...fields.values());
+      this.#store.set(key, entry);
+    };
+    const writer = first("w");
+    if (!write) {
+      const blocker = writer ?? first("i");
+      if (blocker !== undefined) return [0, Math.ceil(blocker - now)];
+      fields.set(`r:${value}`, now + Number(ttl));
+      keep();
+      return [1, 0];
+    }
+    if (writer !== undefined) return [0, Math.ceil(writer - now)];
+    const reader = first("r");
+    if (reader !== undefined) {
+      fields.set(`i:${waiter}`, now + Number(waitTtl));
+      keep();
+      return [0, Math.ceil(reader - now)];
+    }
+    fields.delete(`i:${waiter}`);
+    fields.set(`w:${value}`, now + Number(ttl));
+    keep();
+    return [1, 0];
+  }
+
+  #rwExtend(key: string, args: string[]): number {
+    const [value = "", ttl = "0", sort = "r"] = args;
+    const found = this.#holders(key);
+    if (found === "none") return -1;
+    if (found === "other") return 0;
+    const fields = found.fields as Map<string, number>;
+    if (!fields.has(`${sort}:${value}`)) return -1;
+    fields.set(`${sort}:${value}`, this.#clock.now() + Number(ttl));
+    found.expiresAt = Math.max(...fields.values());
+    return 1;
+  }
+
+  #rwRelease(key: string, args: string[]): [number, number, number] {
+    const [value = "", sort = "r"] = args;
+    const found = this.#holders(key);
+    if (found === "none") return [0, 1, 0];
+    if (found === "other") return [0, 0, 0];
+    const fields = found.fields as Map<string, number>;
+    if (!fields.delete(`${sort}:${value}`)) return [0, 1, 0];
+    if (fields.size === 0) this.#store.delete(key);
+    else found.expiresAt = Math.max(...fields.values());
     return [1, 0, this.#publish(releaseChannel(key))];
   }
 
