@@ -33,6 +33,7 @@ import {
   type ScenarioId,
   summarize,
 } from "./report";
+import { measureSemaphore, SEMAPHORE_CONTENDERS, type SemaphoreRow } from "./semaphore";
 import { shuffled } from "./stats";
 import { nowNs } from "./time";
 
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
   const topologies = new Map<number, Topology>();
   const samples: Sample[] = [];
   const soak: SoakReport[] = [];
+  const semaphores: SemaphoreRow[] = [];
   const unavailable: Partial<Record<ContenderId, string>> = {};
   let bridgeHost: ChildProcess | undefined;
 
@@ -288,6 +290,23 @@ async function main(): Promise<void> {
       await Promise.all([...five.clients.values()].map((client) => client.idle()));
     }
 
+    for (const nodes of plan.contendedTopologies) {
+      for (const contender of SEMAPHORE_CONTENDERS) {
+        const row = await measureSemaphore(contender, {
+          urls: topologies.get(nodes)!.endpoints.redisUrls,
+          key: `bench:semaphore:${nodes}:${semaphores.length}`,
+          limit: 4,
+          workers: plan.contendedWorkers,
+          holdMs: plan.holdMs,
+          windowMs: plan.contendedMs,
+        });
+        semaphores.push(row);
+        log(
+          `${((nowNs() - started) / 1e9).toFixed(0).padStart(4)}s  semaphore ${nodes}n         ${row.contender}: ${Math.round(row.perSec)} acquisitions/s, most inside ${row.maxConcurrent}, failed ${row.failed}`,
+        );
+      }
+    }
+
     const one = topologies.get(1)!;
     const soaks = only(plan.soakOnly).map(async (id) => {
       const cycles = id === "ours-upstash" ? plan.soakCyclesUpstash : plan.soakCycles;
@@ -328,6 +347,7 @@ async function main(): Promise<void> {
     samples,
     summary,
     soak,
+    semaphores,
     targets: evaluateTargets(summary, samples, soak, plan, unavailable),
   };
   const text = markdown(report);

@@ -8,6 +8,7 @@ import {
 } from "./contenders";
 import type { Metrics, SoakReport } from "./measure";
 import type { Plan } from "./plan";
+import { type SemaphoreRow, semaphoreTable } from "./semaphore";
 import { median, ratio } from "./stats";
 
 export type ScenarioId = "serial" | "concurrent" | "contended" | "frozen";
@@ -56,6 +57,8 @@ export interface Report {
   samples: Sample[];
   summary: CellSummary[];
   soak: SoakReport[];
+  /** The semaphore comparison (absent in results written before it existed). */
+  semaphores?: SemaphoreRow[];
   targets: TargetRow[];
 }
 
@@ -566,6 +569,7 @@ export function markdown(report: Report): string {
     "",
     soakTable(report),
   ];
+  if (report.semaphores?.length) sections.push("", ...semaphoreTable(report.semaphores));
   const errors = report.summary.filter((c) => c.errors.length > 0);
   if (errors.length > 0) {
     sections.push(

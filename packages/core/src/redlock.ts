@@ -342,8 +342,9 @@ export class Redlock extends TypedEmitter {
     try {
       // This process just released one of the keys to a waiter here: let that waiter try first
       // (one round trip), queued behind it, so a releaser cannot take the lock straight back.
-      // Keys without such a hand-off are tried at once. A single try goes at once.
-      if (budget > 1 && !first) {
+      // Keys without such a hand-off are tried at once. A single try goes at once, and so do
+      // semaphores and read-write locks, whose holders do not exclude each other one for one.
+      if (budget > 1 && !first && !primitive) {
         const gate = handoff.awaitHandoff(
           keys,
           Math.min(s.nodeTimeout, giveUpAt - clock.now()),
