@@ -1,0 +1,3 @@
+const { jestConfig } = require("@redlock/build-config/jest");
+
+module.exports = jestConfig();
