@@ -14,7 +14,12 @@ test("the adapter guide shows the example's code and test unchanged", () => {
 
 test("the adapter guide's per-adapter quick starts are the examples' code", () => {
   const guide = adapterGuide();
-  for (const example of ["quickstart-node-redis", "quickstart-upstash"]) {
+  for (const example of [
+    "quickstart-node-redis",
+    "quickstart-upstash",
+    "quickstart-valkey-glide",
+    "quickstart-bun",
+  ]) {
     const code = readFileSync(join(__dirname, `../../${example}/src/main.ts`), "utf8");
     const snippet = code.split("// snippet:start\n")[1]?.split("// snippet:end")[0];
     expect(snippet).toBeDefined();
