@@ -47,9 +47,9 @@ const MISUSE = {
   "node-redis-given-upstash-client": "NodeRedisClientOrRunner",
   "node-redis-given-options": "NodeRedisClientOrRunner",
   "node-redis-given-urls": "NodeRedisClientOrRunner",
-  "upstash-given-ioredis-client": "UpstashClient",
-  "upstash-given-node-redis-client": "UpstashClient",
-  "upstash-given-options": "UpstashClient",
+  "upstash-given-ioredis-client": "UpstashClientOrRunner",
+  "upstash-given-node-redis-client": "UpstashClientOrRunner",
+  "upstash-given-options": "UpstashClientOrRunner",
 };
 
 /** Declaration files every consumer reaches (the edge consumer imports no Node-only driver). */
