@@ -1,10 +1,5 @@
-import {
-  Redlock as CoreRedlock,
-  type RedlockOptions,
-  type ScriptOverrides,
-  type ScriptRunner,
-} from "@redlock/core";
-import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
+import type { ScriptRunner } from "@redlock/core";
+import { adapterRedlock } from "@redlock/core/adapter";
 import { type BunRedisClient, EXPECTED_CLIENT, isBunRedisClient } from "./client";
 import { createBunRunner } from "./runner";
 
@@ -28,27 +23,9 @@ export type BunClientOrRunner = BunRedisClient | ScriptRunner;
  * await redlock.using(["report:daily"], 5000, async (signal) => { … });
  * ```
  */
-export class Redlock extends CoreRedlock {
-  /**
-   * @param clients one client or runner per independent Redis node (duplicates removed)
-   * @param settings default settings and instance options
-   * @param scripts replacement scripts, or functions that edit the defaults
-   * @throws {InvalidArgumentError} no clients, an entry that is neither a Bun client nor a
-   *   runner, or as core's constructor does
-   */
-  constructor(
-    // With the array type, a wrong entry of an array literal is reported on that entry.
-    clients: readonly BunClientOrRunner[] | Iterable<BunClientOrRunner>,
-    settings?: RedlockOptions,
-    scripts?: ScriptOverrides,
-  ) {
-    super(runnersFrom(clients, bun), settings, scripts);
-  }
-}
-
-const bun: ClientKind<BunRedisClient> = {
+export class Redlock extends adapterRedlock<BunClientOrRunner>({
   isClient: isBunRedisClient,
   createRunner: (client) => createBunRunner(client),
   plural: "Bun RedisClients",
   expected: EXPECTED_CLIENT,
-};
+}) {}

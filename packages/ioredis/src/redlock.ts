@@ -1,10 +1,5 @@
-import {
-  Redlock as CoreRedlock,
-  type RedlockOptions,
-  type ScriptOverrides,
-  type ScriptRunner,
-} from "@redlock/core";
-import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
+import type { ScriptRunner } from "@redlock/core";
+import { adapterRedlock } from "@redlock/core/adapter";
 import { EXPECTED_CLIENT, type IoredisClient, isIoredisClient } from "./client";
 import { createIoredisRunner } from "./runner";
 
@@ -25,29 +20,9 @@ export type IoredisClientOrRunner = IoredisClient | ScriptRunner;
  * await redlock.using(["report:daily"], 5000, async (signal) => { … });
  * ```
  */
-export class Redlock extends CoreRedlock {
-  /**
-   * @param clients one ioredis client per independent Redis node (duplicates removed), each made
-   *   a runner with default options; a runner from `createIoredisRunner(client, options)` may
-   *   stand in for a client to set its name or reply timeout
-   * @param settings default settings and instance options
-   * @param scripts replacement scripts, or functions that edit the defaults
-   * @throws {InvalidArgumentError} no clients, an object that is not an ioredis client, or a bad
-   *   setting
-   */
-  constructor(
-    // With the array type, a wrong entry of an array literal is reported on that entry.
-    clients: readonly IoredisClientOrRunner[] | Iterable<IoredisClientOrRunner>,
-    settings?: RedlockOptions,
-    scripts?: ScriptOverrides,
-  ) {
-    super(runnersFrom(clients, ioredis), settings, scripts);
-  }
-}
-
-const ioredis: ClientKind<IoredisClient> = {
+export class Redlock extends adapterRedlock<IoredisClientOrRunner>({
   isClient: isIoredisClient,
   createRunner: (client) => createIoredisRunner(client),
   plural: "ioredis clients",
   expected: EXPECTED_CLIENT,
-};
+}) {}

@@ -1,10 +1,5 @@
-import {
-  Redlock as CoreRedlock,
-  type RedlockOptions,
-  type ScriptOverrides,
-  type ScriptRunner,
-} from "@redlock/core";
-import { type ClientKind, runnersFrom } from "@redlock/core/adapter";
+import type { ScriptRunner } from "@redlock/core";
+import { adapterRedlock } from "@redlock/core/adapter";
 import { isNodeRedisClient, type NodeRedisClientLike } from "./client";
 import { createNodeRedisRunner } from "./runner";
 
@@ -28,29 +23,11 @@ export type NodeRedisClientOrRunner = NodeRedisClientLike | ScriptRunner;
  * const redlock = new Redlock(clients);
  * ```
  */
-export class Redlock extends CoreRedlock {
-  /**
-   * @param clients one connected client, cluster or runner per independent Redis node
-   * @param settings default settings and instance options
-   * @param scripts replacement scripts, or functions that edit the defaults
-   * @throws {InvalidArgumentError} an entry is not a node-redis client or runner, or as core's
-   *   constructor does
-   */
-  constructor(
-    // With the array type, a wrong entry of an array literal is reported on that entry.
-    clients: readonly NodeRedisClientOrRunner[] | Iterable<NodeRedisClientOrRunner>,
-    settings?: RedlockOptions,
-    scripts?: ScriptOverrides,
-  ) {
-    super(runnersFrom(clients, nodeRedis), settings, scripts);
-  }
-}
-
-const nodeRedis: ClientKind<NodeRedisClientLike> = {
+export class Redlock extends adapterRedlock<NodeRedisClientOrRunner>({
   isClient: isNodeRedisClient,
   createRunner: (client) => createNodeRedisRunner(client),
   plural: "node-redis clients",
   expected:
     "expected a node-redis client from createClient() or createCluster(), connected with " +
     "await client.connect().",
-};
+}) {}

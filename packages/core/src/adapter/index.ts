@@ -25,6 +25,11 @@ export {
   type ReleaseListeners,
   type ReleaseTransport,
 } from "./release-listeners";
-export { type ClientKind, runnersFrom } from "./runners-from";
+export {
+  type AdapterRedlock,
+  adapterRedlock,
+  type ClientKind,
+  runnersFrom,
+} from "./runners-from";
 export { sanitizeError } from "./sanitize";
 export { createScriptRunner, type DriverRunner, type ScriptDriver } from "./script-runner";

@@ -1,5 +1,8 @@
 import { InvalidArgumentError } from "../errors";
+import { Redlock } from "../redlock";
 import type { ScriptRunner } from "../script-runner";
+import type { ScriptOverrides } from "../scripts";
+import type { RedlockOptions } from "../settings";
 
 /** How an adapter recognises its driver's clients and turns one into a runner. */
 export interface ClientKind<C> {
@@ -47,4 +50,41 @@ export function runnersFrom<C>(clients: unknown, kind: ClientKind<C>): ScriptRun
     } else throw new InvalidArgumentError("INVALID_RUNNER", `clients[${i}]`, kind.expected);
   });
   return runners;
+}
+
+/** The constructor of an adapter's `Redlock`: driver clients (or runners) in place of runners. */
+export type AdapterRedlock<E> = new (
+  clients: readonly E[] | Iterable<E>,
+  settings?: RedlockOptions,
+  scripts?: ScriptOverrides,
+) => Redlock;
+
+/**
+ * The `Redlock` class of an adapter package: core's `Redlock`, constructed from the driver's
+ * clients, each made a runner with default options by `kind`, or from runners built with options
+ * (duplicates removed). Name `E` as a type alias (`MyClient | ScriptRunner`), so that a compiler
+ * error about a wrong client says what was expected. For adapter authors
+ * (`@redlock/core/adapter`).
+ * @example
+ * ```ts
+ * export type MyClientOrRunner = MyClient | ScriptRunner;
+ * export class Redlock extends adapterRedlock<MyClientOrRunner>({
+ *   isClient: isMyClient,
+ *   createRunner: (client) => createMyRunner(client),
+ *   plural: "my-driver clients",
+ *   expected: "expected a client from my-driver.",
+ * }) {}
+ * ```
+ */
+export function adapterRedlock<E>(kind: ClientKind<Exclude<E, ScriptRunner>>): AdapterRedlock<E> {
+  return class extends Redlock {
+    constructor(
+      // With the array type, a wrong entry of an array literal is reported on that entry.
+      clients: readonly E[] | Iterable<E>,
+      settings?: RedlockOptions,
+      scripts?: ScriptOverrides,
+    ) {
+      super(runnersFrom(clients, kind), settings, scripts);
+    }
+  };
 }
