@@ -17,7 +17,8 @@ export type RedlockErrorCode =
   | "LOCK_CONFLICT"
   | "LOCK_MISSING"
   | "NODE_RESTARTED"
-  | "SCRIPT_NOT_SUPPORTED";
+  | "SCRIPT_NOT_SUPPORTED"
+  | "REPLICA_SYNC_FAILED";
 
 /** Base class of every error this library throws or emits. */
 export class RedlockError extends Error {

@@ -67,6 +67,7 @@ export {
   type AcquireSettings,
   defaultSettings,
   type RedlockOptions,
+  type ReplicaSync,
   type RestartGuard,
   type Settings,
   type UsingSettings,

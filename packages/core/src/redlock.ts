@@ -5,7 +5,7 @@ import {
   InvalidArgumentError,
   LockExpiredError,
   LockReleasedError,
-  type NodeError,
+  NodeError,
   QuorumUnreachableError,
   ResourceLockedError,
 } from "./errors";
@@ -42,6 +42,7 @@ import {
   defaultSettings,
   mergeSettings,
   type RedlockOptions,
+  type ReplicaSync,
   type Settings,
   type UsingSettings,
 } from "./settings";
@@ -135,6 +136,8 @@ export class Redlock extends TypedEmitter {
   readonly #runners: ScriptRunner[];
   readonly #names: string[];
   readonly #guard: { readonly period: number; readonly markerKey: string } | undefined;
+  /** With `replicaSync`: waits for the replicas after a node granted, before its vote counts. */
+  readonly #confirm: ((node: number, reply: unknown) => Promise<unknown>) | undefined;
   readonly #background = new Set<Promise<unknown>>();
   readonly #handoff: Handoff;
   readonly #deadlines: Deadlines;
@@ -188,6 +191,7 @@ export class Redlock extends TypedEmitter {
     this.minDuration = settings.minDuration ?? DEFAULT_MIN_DURATION;
     this.#handoff = new Handoff(this.#runners, this.clock, this.settings.nodeTimeout);
     this.#deadlines = new Deadlines(this.clock);
+    this.#confirm = settings.replicaSync && this.#replicaConfirm(settings.replicaSync);
     this.#guard = settings.restartGuard && {
       period: settings.restartGuard.period,
       markerKey: keyPrefix + markerKey,
@@ -947,6 +951,38 @@ export class Redlock extends TypedEmitter {
     return this.keyPrefix ? resources.map((name) => this.keyPrefix + name) : [...resources];
   }
 
+  /** The confirmation step of `replicaSync`, once every runner was found able to wait. */
+  #replicaConfirm(sync: ReplicaSync): (node: number, reply: unknown) => Promise<unknown> {
+    const { replicas, timeout, aof = false } = sync;
+    this.#runners.forEach((runner, node) => {
+      if (typeof runner.waitReplicas !== "function") {
+        throw new InvalidArgumentError(
+          "INVALID_SETTING",
+          "settings.replicaSync",
+          `node ${this.#names[node]} cannot wait for replicas (its runner has no waitReplicas); use a standalone client of an adapter that supports it.`,
+        );
+      }
+    });
+    return async (node, reply) => {
+      // Only a grant wrote something to wait for: refusals and errors count as they are.
+      if (!isFullCount(reply) && !(Array.isArray(reply) && reply[0] === 1)) return reply;
+      const runner = this.#runners[node] as ScriptRunner;
+      const acknowledged = await (runner.waitReplicas as NonNullable<ScriptRunner["waitReplicas"]>)(
+        replicas,
+        timeout,
+        aof,
+      );
+      if (!(acknowledged >= replicas)) {
+        throw new NodeError(
+          this.#names[node] as string,
+          `${acknowledged} of ${replicas} replicas acknowledged the grant within ${timeout} ms (${aof ? "WAITAOF" : "WAIT"}); the vote does not count`,
+          { code: "REPLICA_SYNC_FAILED" },
+        );
+      }
+      return reply;
+    };
+  }
+
   #attempt<D>(
     script: LockScript,
     keys: readonly string[],
@@ -961,6 +997,10 @@ export class Redlock extends TypedEmitter {
       awaitNodes,
       holders,
       quorum: needed,
+      confirm:
+        this.#confirm && (script.name === "acquire" || script.name === "extend")
+          ? this.#confirm
+          : undefined,
       runners: this.#runners,
       names: this.#names,
       script,
@@ -1087,4 +1127,9 @@ export class Redlock extends TypedEmitter {
       onNodeError: this.#onNodeError,
     }).decision;
   }
+}
+
+/** A plain acquire or extend reply that granted: a positive count (one per key). */
+function isFullCount(reply: unknown): boolean {
+  return typeof reply === "number" && Number.isSafeInteger(reply) && reply > 0;
 }

@@ -91,6 +91,14 @@ export interface ScriptRunner {
    * round trip instead of polling. Resolve once the subscription is active.
    */
   onRelease?(key: string, listener: () => void): Promise<() => Promise<void>>;
+  /**
+   * Optional: wait until `replicas` replicas acknowledged the writes this runner's connection
+   * made so far, at most `timeout` ms (`WAIT replicas timeout`, or with `aof` `WAITAOF 1 replicas
+   * timeout`), on the connection the scripts run on. Resolves with the number of replicas that
+   * acknowledged (with `aof`: 0 unless the primary's own append-only file has the write too).
+   * Used by the `replicaSync` option.
+   */
+  waitReplicas?(replicas: number, timeout: number, aof: boolean): Promise<number>;
   /** Optional: close the underlying connections; called by `Redlock.quit()`. */
   quit?(): Promise<unknown>;
 }

@@ -78,6 +78,26 @@ export interface RedlockOptions extends Partial<Settings> {
    * @default off
    */
   readonly restartGuard?: RestartGuard;
+  /**
+   * For nodes that are primaries with replicas behind a failover (Sentinel, a managed service),
+   * not independent servers: after a node grants an acquisition or extension, send `WAIT
+   * replicas timeout` (or `WAITAOF 1 replicas timeout` with `aof`, Redis 7.2+) on the same
+   * connection, and count the node's vote only when `replicas` replicas acknowledged the write
+   * within `timeout` ms. A failover to a replica then cannot lose a granted lock. Each runner
+   * must have `waitReplicas` (ioredis, node-redis, Valkey GLIDE and Bun standalone clients do).
+   * @default off
+   */
+  readonly replicaSync?: ReplicaSync;
+}
+
+/** Options of {@link RedlockOptions.replicaSync}. */
+export interface ReplicaSync {
+  /** Replicas that must acknowledge each grant. A whole number from 1. */
+  readonly replicas: number;
+  /** Milliseconds to wait for them; below `nodeTimeout`. */
+  readonly timeout: number;
+  /** Wait for the write to reach the append-only file of the primary and the replicas (`WAITAOF`, Redis 7.2+). @default false */
+  readonly aof?: boolean;
 }
 
 /** Options of the restart guard. */

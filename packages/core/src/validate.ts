@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "./errors";
 import type { Lock } from "./lock";
 import type { ScriptRunner } from "./script-runner";
 import { RESERVED_NAMESPACE } from "./scripts-guarded";
-import type { Settings } from "./settings";
+import { defaultSettings, type Settings } from "./settings";
 
 /**
  * The longest duration (and delay setting) accepted: any safe integer number of milliseconds,
@@ -140,6 +140,7 @@ const SETTING_KEYS = [
   "onLockLost",
   "fencing",
   "restartGuard",
+  "replicaSync",
   "keyPrefix",
   "clock",
   "allowDuplicateNodeNames",
@@ -319,6 +320,8 @@ function validateSettings(settings: Record<string, unknown>, argument: string): 
       );
     }
   }
+  if (settings.replicaSync !== undefined)
+    settings.replicaSync = readReplicaSync(settings, argument);
   const clock = settings.clock as Record<string, unknown> | undefined;
   const isClock = () => {
     try {
@@ -533,4 +536,36 @@ export function validateValue(value: unknown, argument = "value"): string {
     );
   }
   return value;
+}
+
+/** Check the `replicaSync` option: whole replicas from 1, a timeout below `nodeTimeout`. */
+function readReplicaSync(settings: Record<string, unknown>, argument: string): object {
+  let sync: Record<string, unknown> | undefined;
+  try {
+    const given = settings.replicaSync as Record<string, unknown>;
+    sync = isObject(given)
+      ? { replicas: given.replicas, timeout: given.timeout, aof: given.aof ?? false }
+      : undefined;
+  } catch {
+    sync = undefined;
+  }
+  const nodeTimeout = (settings.nodeTimeout as number | undefined) ?? defaultSettings.nodeTimeout;
+  const { replicas, timeout, aof } = sync ?? {};
+  const whole = (v: unknown, min: number) =>
+    typeof v === "number" && Number.isSafeInteger(v) && v >= min;
+  if (!sync || !whole(replicas, 1) || !whole(timeout, 1) || typeof aof !== "boolean") {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      `${argument}.replicaSync`,
+      "expected { replicas, timeout, aof? }: replicas a whole number from 1, timeout in whole milliseconds, aof true or false.",
+    );
+  }
+  if ((timeout as number) >= nodeTimeout) {
+    throw new InvalidArgumentError(
+      "INVALID_SETTING",
+      `${argument}.replicaSync.timeout`,
+      `expected less than nodeTimeout (${nodeTimeout} ms): the wait for replicas happens within each node's reply time.`,
+    );
+  }
+  return sync;
 }

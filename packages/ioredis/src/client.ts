@@ -6,6 +6,8 @@ export interface IoredisClient {
   evalsha(sha1: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   eval(script: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
   quit(): Promise<unknown>;
+  /** Any command; used for `WAIT` (the `replicaSync` option). */
+  call?(command: string, ...args: string[]): Promise<unknown>;
   /** Closes the connection at once; used when `quit()` fails. */
   disconnect?(): void;
   /** Connection state; `"end"` once closed. */

@@ -1,10 +1,12 @@
 import { InvalidArgumentError, NodeUnreachableError } from "@redlock/core";
 import {
+  acknowledgedReplicas,
   createReleaseListeners,
   createScriptRunner,
   type DriverRunner,
   type RunnerOptions,
   runnerSettings,
+  waitCommand,
   watchConnection,
 } from "@redlock/core/adapter";
 import {
@@ -100,6 +102,18 @@ export function createIoredisRunner(
     },
     ...(stringNumbers(client) ? { decode: toNumbers } : {}),
     ...(typeof client.duplicate === "function" ? { onRelease } : {}),
+    // On the scripts' connection; a Cluster routes WAIT to no particular node, so it has none.
+    ...(typeof client.call === "function" && !client.isCluster
+      ? {
+          waitReplicas: (replicas: number, timeout: number, aof: boolean) => {
+            const [command, ...args] = waitCommand(replicas, timeout, aof);
+            return (client.call as NonNullable<IoredisClient["call"]>)(
+              command as string,
+              ...args,
+            ).then((reply) => acknowledgedReplicas(reply, aof));
+          },
+        }
+      : {}),
     async quit() {
       subscriber?.disconnect();
       subscriber = undefined;

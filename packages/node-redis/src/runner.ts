@@ -1,10 +1,12 @@
 import { InvalidArgumentError, NodeUnreachableError } from "@redlock/core";
 import {
+  acknowledgedReplicas,
   createScriptRunner,
   type DriverRunner,
   type RunnerOptions,
   raceReply,
   runnerSettings,
+  waitCommand,
   watchConnection,
 } from "@redlock/core/adapter";
 import {
@@ -102,6 +104,16 @@ export function createNodeRedisRunner(
             cause && { cause },
           )),
     ...(releases?.onRelease ? { onRelease: releases.onRelease } : {}),
+    // On the scripts' connection; a cluster routes WAIT to no particular node, so it has none.
+    ...(cluster
+      ? {}
+      : {
+          waitReplicas: async (replicas: number, timeout: number, aof: boolean) =>
+            acknowledgedReplicas(
+              await client.sendCommand(waitCommand(replicas, timeout, aof), RAW_REPLIES),
+              aof,
+            ),
+        }),
     async quit(settled) {
       await releases?.close();
       await settled();

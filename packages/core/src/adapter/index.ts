@@ -32,4 +32,10 @@ export {
   runnersFrom,
 } from "./runners-from";
 export { sanitizeError } from "./sanitize";
-export { createScriptRunner, type DriverRunner, type ScriptDriver } from "./script-runner";
+export {
+  acknowledgedReplicas,
+  createScriptRunner,
+  type DriverRunner,
+  type ScriptDriver,
+  waitCommand,
+} from "./script-runner";

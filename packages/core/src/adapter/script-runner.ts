@@ -59,6 +59,8 @@ export interface ScriptDriver {
   keepSending?(script: LockScript): boolean;
   /** Release announcements, passed through as the runner's `onRelease`. */
   readonly onRelease?: ScriptRunner["onRelease"];
+  /** `WAIT`/`WAITAOF` on the scripts' connection, passed through as the runner's `waitReplicas`. */
+  readonly waitReplicas?: ScriptRunner["waitReplicas"];
   /**
    * Close the client. `settled()` resolves once every call the runner still waits on has
    * settled. Calls still waiting when this resolves are rejected with a `NodeError`.
@@ -127,6 +129,7 @@ export function createScriptRunner(driver: ScriptDriver): DriverRunner {
   return {
     name,
     ...(driver.onRelease ? { onRelease: driver.onRelease } : {}),
+    ...(driver.waitReplicas ? { waitReplicas: driver.waitReplicas } : {}),
     run(script, keys, args, options?: RunOptions) {
       const unreachable = driver.unreachable?.();
       if (unreachable) return Promise.reject(unreachable);
@@ -174,4 +177,27 @@ export function createScriptRunner(driver: ScriptDriver): DriverRunner {
       }
     },
   };
+}
+
+/**
+ * The number of replicas that acknowledged, from a `WAIT` reply (an integer) or a `WAITAOF`
+ * reply (`[local, replicas]`: 0 unless the primary's own append-only file has the write).
+ * For adapter authors (`@redlock/core/adapter`).
+ */
+export function acknowledgedReplicas(reply: unknown, aof: boolean): number {
+  const number = (value: unknown) => (typeof value === "string" ? Number(value) : value);
+  if (!aof) {
+    const count = number(reply);
+    return typeof count === "number" && Number.isFinite(count) ? count : 0;
+  }
+  if (!Array.isArray(reply)) return 0;
+  const [local, replicas] = reply.map(number);
+  return typeof local === "number" && local >= 1 && typeof replicas === "number" ? replicas : 0;
+}
+
+/** The `WAIT` or `WAITAOF` command for `replicaSync`, as arguments. @internal */
+export function waitCommand(replicas: number, timeout: number, aof: boolean): string[] {
+  return aof
+    ? ["WAITAOF", "1", String(replicas), String(timeout)]
+    : ["WAIT", String(replicas), String(timeout)];
 }

@@ -61,6 +61,11 @@ export interface AttemptOptions<D> {
   readonly holders?: Set<number> | undefined;
   /** Votes for needed to grant; a majority unless given. */
   readonly quorum?: number | undefined;
+  /**
+   * Called with each node's reply before it is classified; what it resolves with is classified
+   * instead, and a rejection counts as that node's failure (replica sync).
+   */
+  readonly confirm?: ((node: number, reply: unknown) => Promise<unknown>) | undefined;
 }
 
 const NO_FAILURES: readonly NodeError[] = Object.freeze([]);
@@ -127,6 +132,8 @@ export class Attempt<D> implements Decision<D> {
       } catch (error) {
         reply = Promise.reject(error);
       }
+      const confirm = options.confirm;
+      if (confirm) reply = reply.then((value) => confirm(node, value));
       reply.then(
         (value) => this.#reply(node, value),
         (error: unknown) => this.#failed(node, error),

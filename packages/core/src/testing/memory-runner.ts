@@ -67,6 +67,11 @@ export class MemoryRunner implements ScriptRunner {
   };
   /** Call counters: every run, and the `NOSCRIPT` fallbacks among them. */
   readonly stats = { calls: 0, noscript: 0 };
+  /**
+   * How many replicas acknowledge writes, for code that uses `replicaSync`: `waitReplicas`
+   * resolves with this (never more than asked for). Change it at any time.
+   */
+  replicas = 0;
   readonly #clock: Clock;
   readonly #store = new Map<string, Entry>();
   readonly #scriptCache = new Set<string>();
@@ -170,6 +175,12 @@ export class MemoryRunner implements ScriptRunner {
   /** Delete every key, as `FLUSHALL` does (a restart without persistence). */
   flushAll(): void {
     this.#store.clear();
+  }
+
+  /** `WAIT` as a replica set of {@link MemoryRunner.replicas} replicas answers it, at once. */
+  async waitReplicas(replicas: number): Promise<number> {
+    if (this.faults.down) throw new NodeError(this.name, "connection refused: the node is down");
+    return Math.min(replicas, this.replicas);
   }
 
   /** The value at `key`, or `undefined` if absent or expired. */
