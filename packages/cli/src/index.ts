@@ -1,0 +1,2 @@
+export { parseDuration } from "./duration";
+export { EXIT_CODES, type ExitCodeName } from "./exit-codes";
