@@ -117,16 +117,22 @@ export function createIoredisRunner(
     async quit() {
       subscriber?.disconnect();
       subscriber = undefined;
+      // While not connected, ioredis queues QUIT behind unsent commands and settles it only once
+      // its reconnect attempts run out (a minute and more against a refusing node), or rejects it
+      // and keeps reconnecting: close the connection outright instead. Such a client never
+      // settles the commands it still has queued, nor any sent later.
+      const connected = client.status === undefined || client.status === "ready";
       try {
-        if (client.status !== "end") await client.quit();
+        if (connected || typeof client.disconnect !== "function") {
+          if (client.status !== "end") await client.quit();
+          return;
+        }
       } catch (error) {
         if (typeof client.disconnect !== "function") throw error;
-        // While reconnecting, ioredis queues QUIT behind unsent commands, rejects it when the
-        // retry limit is reached and keeps reconnecting: close the connection outright. Such a
-        // client never settles the commands it still has queued, nor any sent later.
-        disconnected = true;
-        client.disconnect();
       }
+      if (client.status === "end") return;
+      disconnected = true;
+      (client.disconnect as () => void)();
     },
   });
 }

@@ -122,9 +122,7 @@ describe.each(drivers)("%s", (label, driver) => {
       createIoredisRunner(driver.redis(node.url)).run(script, [k], []),
     )) as NodeError;
     expect(failed).toMatchObject({ code: "NODE_ERROR", cause: { message: "BOOM failed" } });
-    expect(failed.message).toMatch(
-      /^\[redis:\/\/127\.0\.0\.1:\d+\] BOOM failed$/,
-    );
+    expect(failed.message).toMatch(/^\[redis:\/\/127\.0\.0\.1:\d+\] BOOM failed$/);
   });
 
   test("a stopped node fails with a NodeUnreachableError; the other nodes still grant the lock", async () => {

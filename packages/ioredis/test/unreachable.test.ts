@@ -96,3 +96,17 @@ describe.each(drivers)("%s", (_label, driver) => {
     expect(ms).toBeLessThan(PROMPT_MS);
   });
 });
+
+test("redlock.quit() closes a client that keeps reconnecting to a refusing node, without waiting for its retries", async () => {
+  // ioredis' defaults: 20 retries per command with back-off, so a QUIT queued behind the
+  // acquisition's commands would settle only after a minute and more.
+  const { Redis } = await import("ioredis");
+  const port = await getFreePort();
+  const client = new Redis(`redis://127.0.0.1:${port}`);
+  client.on("error", () => {});
+  const redlock = new Redlock([client], options);
+  await expect(redlock.acquire(["refused"], 10_000)).rejects.toBeInstanceOf(QuorumUnreachableError);
+  await redlock.quit();
+  // Closed for good: it stops reconnecting (ioredis reports "end" once the socket is gone).
+  await eventually(() => expect(client.status).toBe("end"), 8000);
+}, 10_000);
