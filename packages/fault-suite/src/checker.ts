@@ -11,6 +11,18 @@ export interface Overlap {
   readonly overlapMs: number;
 }
 
+/** A semaphore entry that took the permits held by valid holders over the limit. */
+export interface LimitViolation {
+  readonly resource: string;
+  readonly limit: number;
+  /** The section whose entry went over the limit. */
+  readonly section: SectionRecord;
+  /** The other holders that were within their validity at that entry. */
+  readonly holders: readonly SectionRecord[];
+  /** Permits held by valid holders right after the entry, the section's own included. */
+  readonly permits: number;
+}
+
 /** A pair that breaks the fencing promise. */
 export interface TokenViolation {
   readonly resource: string;
@@ -22,17 +34,36 @@ export interface TokenViolation {
 export interface CheckReport {
   readonly sections: number;
   readonly perResource: Record<string, number>;
-  /** Overlaps where the first holder was still within its validity: a library bug. */
+  /**
+   * Violations among holders within their validity: a library bug. For locks, pairs of
+   * sections; for read-write locks, pairs of which at least one section writes; for semaphores,
+   * entries that took the permits of valid holders over the limit.
+   */
   readonly overlapsBug: number;
-  /** Overlaps that began after the first holder's deadline (it overran). */
+  /**
+   * The same counted over whole sections but not over valid ones: it began after a holder's
+   * deadline (the holder overran).
+   */
   readonly overlapsAfterValidity: number;
   /** Of those, overlaps whose overrunning holder had its oracle access rejected by fencing. */
   readonly overlapsNeutralized: number;
+  /** The first violating pairs (locks, read-write locks). */
   readonly bugExamples: readonly Overlap[];
+  /** The first semaphore entries over the limit. */
+  readonly limitExamples: readonly LimitViolation[];
+  /** Per semaphore resource, the most permits valid holders held at once. */
+  readonly peakPermits: Readonly<Record<string, number>>;
+  /** Read sections of valid holders that overlapped (allowed: shows readers ran side by side). */
+  readonly readOverlaps: number;
+  /** Read-write lock sections that wrote. */
+  readonly writeSections: number;
   readonly overran: number;
   /** Overran sections where the library still reported validity (remainingTime > 0) at exit. */
   readonly overranButLibraryValid: number;
-  /** Sections whose writes the oracle accepted. */
+  /**
+   * Sections that write the counter (locks, read-write lock writers) and whose writes the
+   * oracle accepted.
+   */
   readonly acceptedWrites: number;
   readonly rejectedReads: number;
   readonly rejectedWrites: number;
@@ -51,20 +82,68 @@ export interface CheckReport {
   readonly span: readonly [number, number];
 }
 
+/** How the sections of a resource are checked. */
+export interface CheckOptions {
+  /**
+   * The limit of each semaphore resource: the one every correct client passes (a planted
+   * worker may pass another). A resource whose sections carry `permits` must have one.
+   */
+  readonly limits?: Readonly<Record<string, number>>;
+}
+
 const EXAMPLES = 5;
+
+/** Does the section read and write the counter (a lock or a read-write lock's writer)? */
+export function writesCounter(section: SectionRecord): boolean {
+  return section.permits === undefined && section.hold !== "read";
+}
+
+type ResourceKind = "lock" | "rwlock" | "semaphore";
+
+/** A resource's kind, from its sections' fields and the semaphore limits. */
+function kindOf(
+  resource: string,
+  list: readonly SectionRecord[],
+  limits: Readonly<Record<string, number>>,
+): ResourceKind {
+  const semaphore = limits[resource] !== undefined || list.some((s) => s.permits !== undefined);
+  const rwlock = list.some((s) => s.hold !== undefined);
+  if (semaphore && rwlock) {
+    throw new Error(`${resource}: sections with both permits and read/write holds`);
+  }
+  if (semaphore && limits[resource] === undefined) {
+    throw new Error(`${resource}: sections with permits, but no limit in the check options`);
+  }
+  return semaphore ? "semaphore" : rwlock ? "rwlock" : "lock";
+}
 
 /**
  * Check a run's sections against the oracle counters (`counters[resource]` is the final value).
  *
- * Sections of one resource are sorted by entry; a section `b` that enters before an earlier
- * section `a` has exited overlaps it. The overlap is a library bug when `b` entered before
- * `a`'s deadline (both held a valid lock at once) and an "after validity" overlap otherwise:
- * `a` overran its deadline, which only fencing can make harmless.
+ * Every section has a valid part, from its entry to its exit or its deadline if earlier, as the
+ * library reported it; intervals are half-open, so a section entering when another exits (or
+ * when its deadline passes) does not overlap it. Sections of one resource are swept in order of
+ * entry, with the sections still open at each entry:
+ *
+ * - locks: a section `b` that enters before an earlier section `a` has exited overlaps it. The
+ *   overlap is a library bug when `b` entered before `a`'s deadline (both held a valid lock at
+ *   once) and an "after validity" overlap otherwise: `a` overran its deadline, which only
+ *   fencing can make harmless.
+ * - read-write locks: the same for every pair of which one section writes (a section without a
+ *   `hold` counts as a writer); two readers may overlap.
+ * - semaphores: an entry is a library bug when the permits of the valid sections open at that
+ *   instant, the entering one's included, exceed the limit (`options.limits`); it is an "after
+ *   validity" excess when only the permits of all open sections, overrunning ones included, do.
+ *   The most permits held at once is reached at some entry, so checking entries is enough.
+ *
+ * A worker's own sections follow each other and are never compared.
  */
 export function checkSections(
   records: readonly SectionRecord[],
   counters: Readonly<Record<string, number>>,
+  options: CheckOptions = {},
 ): CheckReport {
+  const limits = options.limits ?? {};
   const byResource = new Map<string, SectionRecord[]>();
   for (const record of records) {
     const list = byResource.get(record.resource) ?? [];
@@ -76,6 +155,9 @@ export function checkSections(
   let overlapsAfterValidity = 0;
   let overlapsNeutralized = 0;
   const bugExamples: Overlap[] = [];
+  const limitExamples: LimitViolation[] = [];
+  const peakPermits: Record<string, number> = {};
+  let readOverlaps = 0;
   let acceptedWrites = 0;
   let counterTotal = 0;
   let lostUpdates = 0;
@@ -88,13 +170,39 @@ export function checkSections(
   for (const resource of resources) {
     const list = [...(byResource.get(resource) ?? [])].sort((a, b) => a.enter - b.enter);
     perResource[resource] = list.length;
+    const kind = kindOf(resource, list, limits);
+    const limit = limits[resource] ?? 1;
+    if (kind === "semaphore") peakPermits[resource] = 0;
 
     // Sweep: `open` holds earlier sections that may still be open at the next entry.
     let open: SectionRecord[] = [];
     for (const section of list) {
       open = open.filter((earlier) => earlier.exit > section.enter);
+      if (kind === "semaphore") {
+        const others = open.filter((earlier) => earlier.worker !== section.worker);
+        const valid = others.filter((earlier) => section.enter < earlier.deadline);
+        const own = section.permits ?? 1;
+        const permitsOf = (sections: readonly SectionRecord[]) =>
+          sections.reduce((sum, s) => sum + (s.permits ?? 1), 0);
+        const validPermits = permitsOf(valid) + (section.enter < section.deadline ? own : 0);
+        peakPermits[resource] = Math.max(peakPermits[resource] ?? 0, validPermits);
+        if (validPermits > limit && section.enter < section.deadline) {
+          overlapsBug++;
+          if (limitExamples.length < EXAMPLES) {
+            limitExamples.push({ resource, limit, section, holders: valid, permits: validPermits });
+          }
+        } else if (permitsOf(others) + own > limit) {
+          overlapsAfterValidity++;
+        }
+        open.push(section);
+        continue;
+      }
       for (const earlier of open) {
         if (earlier.worker === section.worker) continue;
+        if (kind === "rwlock" && earlier.hold === "read" && section.hold === "read") {
+          if (section.enter < earlier.deadline) readOverlaps++;
+          continue;
+        }
         if (section.enter < earlier.deadline) {
           overlapsBug++;
           if (bugExamples.length < EXAMPLES) {
@@ -114,7 +222,7 @@ export function checkSections(
       open.push(section);
     }
 
-    const accepted = list.filter((s) => s.access === "ok").length;
+    const accepted = list.filter((s) => s.access === "ok" && writesCounter(s)).length;
     const counter = counters[resource] ?? 0;
     acceptedWrites += accepted;
     counterTotal += counter;
@@ -172,6 +280,10 @@ export function checkSections(
     overlapsAfterValidity,
     overlapsNeutralized,
     bugExamples,
+    limitExamples,
+    peakPermits,
+    readOverlaps,
+    writeSections: records.filter((r) => r.hold === "write").length,
     overran: records.filter((r) => r.overran).length,
     overranButLibraryValid: records.filter((r) => r.overran && r.remainingAtExit > 0).length,
     acceptedWrites,
@@ -188,13 +300,26 @@ export function checkSections(
   };
 }
 
+/** A one-line description of a semaphore entry over the limit, for failure messages. */
+export function describeLimitViolation(v: LimitViolation): string {
+  const s = v.section;
+  const holders = v.holders
+    .map((h) => `${h.worker}#${h.seq}×${h.permits ?? 1} (deadline ${h.deadline.toFixed(1)})`)
+    .join(", ");
+  return (
+    `${v.resource}: worker ${s.worker}#${s.seq} took ${s.permits ?? 1} at ${s.enter.toFixed(1)} ` +
+    `while ${holders} were valid: ${v.permits} permits of ${v.limit}`
+  );
+}
+
 /** A one-line description of an overlap, for failure messages. */
 export function describeOverlap(o: Overlap): string {
   const f = o.first;
   const s = o.second;
+  const hold = (r: SectionRecord) => (r.hold ? ` (${r.hold})` : "");
   return (
-    `${o.resource}: worker ${f.worker}#${f.seq} [${f.enter.toFixed(1)}, ${f.exit.toFixed(1)}] ` +
-    `deadline ${f.deadline.toFixed(1)} token ${f.token ?? "-"} / worker ${s.worker}#${s.seq} ` +
+    `${o.resource}: worker ${f.worker}#${f.seq}${hold(f)} [${f.enter.toFixed(1)}, ${f.exit.toFixed(1)}] ` +
+    `deadline ${f.deadline.toFixed(1)} token ${f.token ?? "-"} / worker ${s.worker}#${s.seq}${hold(s)} ` +
     `entered ${s.enter.toFixed(1)} token ${s.token ?? "-"} (${o.overlapMs.toFixed(1)} ms inside validity)`
   );
 }

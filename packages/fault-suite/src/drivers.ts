@@ -89,11 +89,15 @@ async function closeAll(runners: readonly ScriptRunner[], force: () => void): Pr
   force();
 }
 
-/** The nodes this worker locks over: all of them, or its own window in the planted-bug mode. */
+/**
+ * The nodes this worker locks over: all of them, or its own window of consecutive nodes starting
+ * at node `2 * id` in the planted-bug modes (`2q - 1` nodes for `brokenQuorum: q`, or
+ * `nodeWindow` nodes).
+ */
 export function lockNodes(config: WorkerConfig): NodeEndpoint[] {
   const q = config.brokenQuorum;
-  if (q === undefined) return [...config.nodes];
+  const size = config.nodeWindow ?? (q === undefined ? undefined : 2 * q - 1);
+  if (size === undefined) return [...config.nodes];
   const n = config.nodes.length;
-  const size = 2 * q - 1;
   return Array.from({ length: size }, (_, k) => config.nodes[(2 * config.id + k) % n]!);
 }

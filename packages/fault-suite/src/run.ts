@@ -1,21 +1,26 @@
 import { Redlock } from "@redlock/core";
-import { type CheckReport, checkSections } from "./checker";
+import { type CheckOptions, type CheckReport, checkSections } from "./checker";
 import { delay, monotonicNow } from "./clock";
 import { FaultCluster } from "./cluster";
 import { connectRunners } from "./drivers";
 import { type FaultEvent, type FaultKind, Nemesis, type NemesisOptions } from "./nemesis";
 import { counterKey } from "./oracle";
 import { deriveSeed, Rng } from "./prng";
-import type { Driver, WorkerConfig, WorkerStats } from "./types";
+import type { Driver, WorkerConfig, WorkerPrimitive, WorkerStats } from "./types";
 import { WorkerPool } from "./workers";
 
 /** One fault run: workers locking under a nemesis for a fixed time, then checked. */
 export interface RunSpec {
   readonly name: string;
+  /** The lock workers' driver (and the default of the semaphore and read-write lock workers). */
   readonly driver: Driver;
   readonly seconds: number;
+  /** Lock workers. */
   readonly workers: number;
-  /** Number of resources (each with its own counter); sections pick one at random. */
+  /**
+   * Number of lock resources (each with its own counter); lock sections pick one at random.
+   * Semaphore and read-write lock workers have a resource of their own each.
+   */
   readonly resources: number;
   readonly ttl: number;
   readonly nodeTimeout: number;
@@ -29,6 +34,32 @@ export interface RunSpec {
   /** Run the workers with `restartGuard: { period: ttl + 200 }` (markers planted first). */
   readonly restartGuard?: boolean;
   readonly brokenQuorum?: number;
+  /** Planted bug: each worker locks over its own window of this many nodes (see `WorkerConfig`). */
+  readonly nodeWindow?: number;
+  /**
+   * Semaphore workers, after the lock workers: each section takes `permits` (drawn from the
+   * list) of a semaphore of `limit` on {@link SEMAPHORE_RESOURCE}, and the checker counts
+   * permits against `limit`.
+   */
+  readonly semaphore?: {
+    readonly workers: number;
+    readonly driver?: Driver;
+    readonly limit: number;
+    readonly permits: readonly number[];
+    /** Planted bug: these workers (0 is the group's first) create the semaphore with `limit + 1`. */
+    readonly overLimitWorkers?: readonly number[];
+  };
+  /**
+   * Read-write lock workers, after the semaphore workers, on {@link RW_RESOURCE}: a share of
+   * sections write (the write hold), the others read.
+   */
+  readonly rwLock?: {
+    readonly workers: number;
+    readonly driver?: Driver;
+    readonly writeShare: number;
+    /** Planted bug: these workers (0 is the group's first) take a read hold for writing sections. */
+    readonly writeUnderReadWorkers?: readonly number[];
+  };
   readonly aof: readonly number[] | "all" | "none";
   /** Fault weights; empty for a run without faults. */
   readonly faults: Partial<Record<FaultKind, number>>;
@@ -62,9 +93,33 @@ export interface RunResult {
   readonly fatalErrors: readonly string[];
 }
 
-/** Resource names of a run. */
+/** Resource names of a run's lock workers. */
 export function resourceNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `fault:res-${i}`);
+}
+
+/** The resource of a run's semaphore workers. */
+export const SEMAPHORE_RESOURCE = "fault:sem";
+/** The resource of a run's read-write lock workers. */
+export const RW_RESOURCE = "fault:rw";
+
+/** Every resource of a run: the lock resources, then the semaphore's and the read-write lock's. */
+export function runResources(spec: RunSpec): string[] {
+  return [
+    ...resourceNames(spec.resources),
+    ...(spec.semaphore ? [SEMAPHORE_RESOURCE] : []),
+    ...(spec.rwLock ? [RW_RESOURCE] : []),
+  ];
+}
+
+/** The drivers a run's workers use, lock workers' first. */
+export function runDrivers(spec: RunSpec): Driver[] {
+  const used = [
+    ...(spec.workers > 0 ? [spec.driver] : []),
+    ...(spec.semaphore ? [spec.semaphore.driver ?? spec.driver] : []),
+    ...(spec.rwLock ? [spec.rwLock.driver ?? spec.driver] : []),
+  ];
+  return [...new Set(used)];
 }
 
 /**
@@ -96,15 +151,59 @@ export async function plantBootMarkers(cluster: FaultCluster, period: number): P
   await delay(period + 50);
 }
 
+/** How the checker reads a run's sections: the true limit of its semaphore. */
+export function checkOptions(spec: RunSpec): CheckOptions {
+  return spec.semaphore ? { limits: { [SEMAPHORE_RESOURCE]: spec.semaphore.limit } } : {};
+}
+
+/** One worker of a run: what it holds, over which driver, on which resources. */
+interface WorkerRole {
+  readonly driver: Driver;
+  readonly resources: readonly string[];
+  readonly primitive?: WorkerPrimitive;
+}
+
+/** The roles of a run's workers, by id: lock workers, then semaphore, then read-write lock. */
+function workerRoles(spec: RunSpec): WorkerRole[] {
+  const { semaphore, rwLock } = spec;
+  const roles: WorkerRole[] = [];
+  const locks = resourceNames(spec.resources);
+  for (let k = 0; k < spec.workers; k++) roles.push({ driver: spec.driver, resources: locks });
+  for (let k = 0; semaphore && k < semaphore.workers; k++) {
+    const over = semaphore.overLimitWorkers?.includes(k) ?? false;
+    roles.push({
+      driver: semaphore.driver ?? spec.driver,
+      resources: [SEMAPHORE_RESOURCE],
+      primitive: {
+        kind: "semaphore",
+        limit: semaphore.limit + (over ? 1 : 0),
+        permits: semaphore.permits,
+      },
+    });
+  }
+  for (let k = 0; rwLock && k < rwLock.workers; k++) {
+    roles.push({
+      driver: rwLock.driver ?? spec.driver,
+      resources: [RW_RESOURCE],
+      primitive: {
+        kind: "rwlock",
+        writeShare: rwLock.writeShare,
+        writeUnderRead: rwLock.writeUnderReadWorkers?.includes(k) ?? false,
+      },
+    });
+  }
+  return roles;
+}
+
 /** Worker configs for a run; each worker gets its own seed derived from the run's. */
 export function workerConfigs(spec: RunSpec, cluster: FaultCluster): WorkerConfig[] {
   const retryDelay = spec.retryDelay ?? Math.round(spec.ttl / 25);
-  return Array.from({ length: spec.workers }, (_, id) => ({
+  return workerRoles(spec).map(({ driver, resources, primitive }, id) => ({
     id,
-    driver: spec.driver,
-    nodes: cluster.endpoints(spec.driver),
+    driver,
+    nodes: cluster.endpoints(driver),
     oracleUrl: cluster.oracleUrl,
-    resources: resourceNames(spec.resources),
+    resources,
     ttl: spec.ttl,
     nodeTimeout: spec.nodeTimeout,
     work: spec.work,
@@ -116,19 +215,24 @@ export function workerConfigs(spec: RunSpec, cluster: FaultCluster): WorkerConfi
     fencing: spec.fencing,
     ...(spec.restartGuard ? { restartGuard: { period: spec.ttl + 200 } } : {}),
     ...(spec.brokenQuorum ? { brokenQuorum: spec.brokenQuorum } : {}),
+    ...(spec.nodeWindow ? { nodeWindow: spec.nodeWindow } : {}),
+    ...(primitive ? { primitive } : {}),
   }));
 }
 
 /** Run `spec` on a fresh cluster and check it. Everything is torn down, also on failure. */
 export async function runFaultRun(spec: RunSpec): Promise<RunResult> {
   const wallStart = monotonicNow();
-  const resources = resourceNames(spec.resources);
+  const resources = runResources(spec);
   let cluster: FaultCluster | undefined;
   let pool: WorkerPool | undefined;
   let nemesis: Nemesis | undefined;
   let monitor: NodeJS.Timeout | undefined;
   try {
-    cluster = await FaultCluster.start({ aof: spec.aof, upstash: spec.driver === "upstash" });
+    cluster = await FaultCluster.start({
+      aof: spec.aof,
+      upstash: runDrivers(spec).includes("upstash"),
+    });
     const ttlFound = new Set<string>();
     if (spec.restartGuard) await plantBootMarkers(cluster, spec.ttl + 200);
     pool = await WorkerPool.start(workerConfigs(spec, cluster));
@@ -155,7 +259,7 @@ export async function runFaultRun(spec: RunSpec): Promise<RunResult> {
     const workers = pool;
     const watch = spec.stopOnBug
       ? setInterval(() => {
-          if (checkSections(workers.records, {}).overlapsBug > 0) {
+          if (checkSections(workers.records, {}, checkOptions(spec)).overlapsBug > 0) {
             stoppedEarly = true;
             nemesis?.stop();
           }
@@ -191,7 +295,7 @@ export async function runFaultRun(spec: RunSpec): Promise<RunResult> {
       Object.fromEntries(resources.map((resource) => [resource, counterKey(resource)])),
     );
     const records = pool.records;
-    const report = checkSections(records, counters);
+    const report = checkSections(records, counters, checkOptions(spec));
     const events = nemesis?.events ?? [];
     const enters = records.map((r) => r.enter).sort((a, b) => a - b);
     const firstAfter = (t: number) => enters.find((e) => e >= t);

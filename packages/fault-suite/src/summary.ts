@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { CheckReport } from "./checker";
 import { FAULT_DESCRIPTIONS, FAULT_KINDS } from "./nemesis";
-import type { RunResult } from "./run";
+import { type RunResult, type RunSpec, runDrivers } from "./run";
 
 /** What a row's result means: must be safe, a planted bug that must be caught, or a documented limitation. */
 export type Expectation = "safe" | "planted" | "limitation";
@@ -62,7 +62,7 @@ export function rowFromRun(
       {
         group,
         name: result.spec.name,
-        driver: result.spec.driver,
+        driver: runDrivers(result.spec).join(" + "),
         seed: result.spec.seed,
         wallMs: result.wallMs,
         expectation,
@@ -75,6 +75,26 @@ export function rowFromRun(
     sectionsPerSecond: result.sectionsPerSecond,
     ...(recoveries.length ? { maxRecoveryMs: Math.max(...recoveries) } : {}),
   };
+}
+
+/**
+ * What a semaphore or read-write lock run shows besides its violations, for the Runs table:
+ * whether the semaphore was ever full, and whether readers did run side by side.
+ */
+export function primitiveNote(spec: RunSpec, report: CheckReport): string | undefined {
+  const notes = [
+    ...(spec.semaphore
+      ? [
+          `semaphore: at most ${Math.max(0, ...Object.values(report.peakPermits))} of ${spec.semaphore.limit} permits held by valid holders`,
+        ]
+      : []),
+    ...(spec.rwLock
+      ? [
+          `read-write lock: ${report.writeSections} writes, ${report.readOverlaps} read/read overlaps`,
+        ]
+      : []),
+  ];
+  return notes.length > 0 ? notes.join("; ") : undefined;
 }
 
 export interface SuiteMeta {
@@ -137,7 +157,7 @@ export function renderSummary(rows: readonly SuiteRow[], meta: SuiteMeta): strin
     "## Totals",
     "",
     ...table(
-      ["Measure", "Must be safe", "Planted bugs", "Known limitation (S8)"],
+      ["Measure", "Must be safe", "Planted bugs", "Known limitations (S8, S9)"],
       [
         ["Sections", ...groups.map((g) => String(sum(g, (r) => r.sections)))],
         [
@@ -184,6 +204,9 @@ export function renderSummary(rows: readonly SuiteRow[], meta: SuiteMeta): strin
         ["Lock keys seen without TTL", String(sum(rows, (r) => r.keysWithoutTtl)), "", ""],
       ],
     ),
+    "",
+    "On a read-write lock an overlap is a pair of sections of which one writes; on a semaphore, an",
+    "entry that took the permits held by valid holders over the limit.",
     "",
     "## Faults injected",
     "",

@@ -41,7 +41,32 @@ export interface WorkerConfig {
    * with different windows can each win a majority of their own window at the same time.
    */
   readonly brokenQuorum?: number;
+  /**
+   * Planted bug: the worker builds its Redlock over its own window of this many consecutive
+   * nodes, starting at node `2 * id` (as `brokenQuorum` does, for semaphores, whose quorum
+   * depends on their limit as well as on the number of nodes).
+   */
+  readonly nodeWindow?: number;
+  /** What each section holds: a lock (the default), semaphore permits, or a read or write hold. */
+  readonly primitive?: WorkerPrimitive;
 }
+
+/** The primitive a worker's sections hold, when it is not a plain lock. */
+export type WorkerPrimitive =
+  | {
+      readonly kind: "semaphore";
+      /** The limit this worker passes to `redlock.semaphore()`. */
+      readonly limit: number;
+      /** Permits per section, drawn uniformly from this list. */
+      readonly permits: readonly number[];
+    }
+  | {
+      readonly kind: "rwlock";
+      /** Probability that a section writes (takes the write hold); the others read. */
+      readonly writeShare: number;
+      /** Planted bug: take a read hold for the sections that write. */
+      readonly writeUnderRead?: boolean;
+    };
 
 /** How the section's oracle accesses went: fenced accesses with a stale token are rejected. */
 export type Access = "ok" | "rejected-read" | "rejected-write";
@@ -71,6 +96,13 @@ export interface SectionRecord {
   /** Acquire attempts the library made (`lock.attempts.length`). */
   readonly attempts: number;
   readonly workMs: number;
+  /** Semaphore sections: how many permits the section held. */
+  readonly permits?: number;
+  /**
+   * Read-write lock sections: what the section did. A `write` section reads and writes the
+   * counter and must be alone; `read` sections only read it and may overlap each other.
+   */
+  readonly hold?: "read" | "write";
 }
 
 /** Counters a worker keeps besides its sections. */

@@ -2,8 +2,12 @@
  * A lock worker, forked by `WorkerPool` (so that the parent can SIGSTOP it). It waits for a
  * `start` message with its `WorkerConfig`, then loops until `stop`: acquire, enter, read the
  * oracle counter, work, write the counter plus one, exit, report the section, release.
+ *
+ * Semaphore workers take permits instead and touch no counter (their holders run side by side);
+ * read-write lock workers take a write hold for the sections that read and write the counter,
+ * and a read hold for those that only read it.
  */
-import { type Lock, Redlock } from "@redlock/core";
+import { type AcquireSettings, type Lock, Redlock } from "@redlock/core";
 import { Redis } from "ioredis";
 import { delay, monotonicNow } from "./clock";
 import { connectRunners, lockNodes } from "./drivers";
@@ -30,7 +34,52 @@ function codeOf(error: unknown): string {
   return typeof code === "string" ? code : error instanceof Error ? error.name : "unknown";
 }
 
+/** What one section holds besides its resource: semaphore permits, or a read or write hold. */
+interface SectionPlan {
+  readonly permits?: number;
+  readonly hold?: "read" | "write";
+}
+
+/** Draw a section's permits or hold (nothing is drawn for lock workers, so their seeds replay). */
+function planSection(config: WorkerConfig, rng: Rng): SectionPlan {
+  const primitive = config.primitive;
+  if (primitive?.kind === "semaphore") return { permits: rng.pick(primitive.permits) };
+  if (primitive?.kind === "rwlock") {
+    return { hold: rng.chance(primitive.writeShare) ? "write" : "read" };
+  }
+  return {};
+}
+
+/**
+ * Acquire what the section needs: the lock, the permits, or the read or write hold (a read hold
+ * for a writing section in the planted `writeUnderRead` mode).
+ */
+function acquireFor(
+  redlock: Redlock,
+  config: WorkerConfig,
+  resource: string,
+  plan: SectionPlan,
+  settings: Omit<AcquireSettings, "fencing">,
+): Promise<Lock> {
+  const primitive = config.primitive;
+  if (primitive?.kind === "semaphore") {
+    return redlock
+      .semaphore(resource, { limit: primitive.limit })
+      .acquire(config.ttl, { ...settings, permits: plan.permits ?? 1 });
+  }
+  if (primitive?.kind === "rwlock") {
+    const rw = redlock.readWriteLock(resource);
+    return plan.hold === "write" && !primitive.writeUnderRead
+      ? rw.write(config.ttl, settings)
+      : rw.read(config.ttl, settings);
+  }
+  return redlock.acquire([resource], config.ttl, { ...settings, fencing: config.fencing });
+}
+
 async function run(config: WorkerConfig): Promise<void> {
+  if (config.primitive && config.fencing) {
+    throw new Error("fencing tokens are for locks; semaphore and read-write workers run without");
+  }
   const rng = new Rng(config.seed);
   const acquireFailures: Record<string, number> = {};
   const nodeErrors: Record<string, number> = {};
@@ -52,11 +101,11 @@ async function run(config: WorkerConfig): Promise<void> {
   const signal = stopController.signal;
   for (let seq = 0; !signal.aborted; ) {
     const resource = rng.pick(config.resources);
+    const plan = planSection(config, rng);
     const acquireStart = monotonicNow();
     let lock: Lock;
     try {
-      lock = await redlock.acquire([resource], config.ttl, {
-        fencing: config.fencing,
+      lock = await acquireFor(redlock, config, resource, plan, {
         signal,
         acquireTimeout: rng.int(config.acquireTimeout[0], config.acquireTimeout[1]),
       });
@@ -74,20 +123,23 @@ async function run(config: WorkerConfig): Promise<void> {
 
     const token = lock.fencingToken;
     const keys = [counterKey(resource), seenKey(resource)];
+    // Semaphore holders run side by side: no counter. Readers only read it.
+    const readsCounter = plan.permits === undefined;
+    const writesCounter = readsCounter && plan.hold !== "read";
     let access: Access = "ok";
     let read = 0;
-    if (config.fencing) {
+    if (readsCounter && config.fencing) {
       const [ok, value] = (await oracle.eval(FENCED_READ, 2, ...keys, token ?? 0)) as [
         number,
         number,
       ];
       if (ok === 1) read = value;
       else access = "rejected-read";
-    } else {
+    } else if (readsCounter) {
       read = Number((await oracle.get(keys[0]!)) ?? 0);
     }
     await delay(workMs);
-    if (access === "ok") {
+    if (access === "ok" && writesCounter) {
       if (config.fencing) {
         const ok = await oracle.eval(FENCED_WRITE, 2, ...keys, token ?? 0, read + 1);
         if (ok !== 1) access = "rejected-write";
@@ -113,6 +165,7 @@ async function run(config: WorkerConfig): Promise<void> {
       read,
       attempts: lock.attempts.length,
       workMs,
+      ...plan,
     };
     void send({ type: "section", record });
     try {
