@@ -103,7 +103,7 @@ describe("inspect", () => {
   test("a key held on a quorum counts the quorum-th longest TTL", async () => {
     const { runners, redlock } = setup(5);
     const ttls = [1_000, 2_000, 3_000, 4_000, 5_000];
-    runners.forEach((runner, i) => runner.set("a", "v", ttls[i]));
+    for (const [i, runner] of runners.entries()) runner.set("a", "v", ttls[i]);
     const [view] = await redlock.inspect("a", "v");
     // Three of five hold it for at least 3000 ms; drift allowance 0.01 × 3000 + 2 = 32 ms.
     expect(view).toMatchObject({ state: "held", mine: true, validity: 3_000 - 32 });
