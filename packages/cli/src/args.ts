@@ -14,9 +14,9 @@ export class UsageError extends Error {
 }
 
 /** What `redlock help` can describe. */
-export type HelpTopic = "main" | "run" | "status";
+export type HelpTopic = "main" | "run" | "semaphore" | "status";
 
-/** How `redlock run` waits when someone else holds the lock. */
+/** How `redlock run` waits when someone else holds the lock (or the permits). */
 export type WaitPolicy =
   /** The library's default retry schedule (about 2 s). */
   | { readonly kind: "default" }
@@ -25,20 +25,35 @@ export type WaitPolicy =
   /** Keep trying for up to `ms` (`--wait`). */
   | { readonly kind: "until"; readonly ms: number };
 
-/** The options of `redlock run`. */
-export interface RunOptions {
+/**
+ * The options that `redlock run` and `redlock semaphore run` share: where the nodes are, what to
+ * hold and for how long, how to wait, how to report, and the command to run.
+ */
+export interface HoldOptions {
   readonly nodes: readonly string[];
   readonly resources: readonly string[];
-  /** The lock's TTL in ms. */
+  /** The TTL of the lock (or of the permits) in ms. */
   readonly ttl: number;
   readonly wait: WaitPolicy;
-  readonly fencing: boolean;
   readonly json: boolean;
   readonly quiet: boolean;
-  /** Milliseconds between SIGTERM and SIGKILL when the lock is lost. */
+  /** Milliseconds between SIGTERM and SIGKILL when the lock (or the permits) is lost. */
   readonly grace: number;
   /** The command and its arguments. */
   readonly command: readonly string[];
+}
+
+/** The options of `redlock run`. */
+export interface RunOptions extends HoldOptions {
+  readonly fencing: boolean;
+}
+
+/** The options of `redlock semaphore run`: one resource, the semaphore's. */
+export interface SemaphoreRunOptions extends HoldOptions {
+  /** The most permits held at once. */
+  readonly limit: number;
+  /** The permits to take, from 1 to `limit`. */
+  readonly permits: number;
 }
 
 /** The options of `redlock status`. */
@@ -54,7 +69,7 @@ export type Invocation =
   | { readonly command: "version" }
   | { readonly command: "run"; readonly options: RunOptions }
   | { readonly command: "status"; readonly options: StatusOptions }
-  | { readonly command: "semaphore" };
+  | { readonly command: "semaphore-run"; readonly options: SemaphoreRunOptions };
 
 /** The shortest `--ttl`: shorter locks leave too little time to extend them. */
 export const MIN_TTL = 500;
@@ -64,6 +79,9 @@ export const DEFAULT_GRACE = 10_000;
 
 /** The environment variable read when `--nodes` is absent. */
 export const NODES_ENV = "REDLOCK_NODES";
+
+/** The default `--permits`. */
+export const DEFAULT_PERMITS = 1;
 
 const RUN_OPTIONS = {
   nodes: { type: "string" },
@@ -77,6 +95,28 @@ const RUN_OPTIONS = {
   grace: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
+
+// `--fencing` is parsed only to be refused with a reason: semaphores have no fencing tokens.
+const SEMAPHORE_RUN_OPTIONS = {
+  ...RUN_OPTIONS,
+  limit: { type: "string" },
+  permits: { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+/** The flags that `run` and `semaphore run` share, as `parseArgs` returns them. */
+interface HoldFlags {
+  readonly nodes?: string | undefined;
+  readonly resource?: string[] | undefined;
+  readonly ttl?: string | undefined;
+  readonly wait?: string | undefined;
+  readonly "no-wait"?: boolean | undefined;
+  readonly json?: boolean | undefined;
+  readonly quiet?: boolean | undefined;
+  readonly grace?: string | undefined;
+}
+
+/** The tokens of a parsed command line (`parseArgs` with `tokens: true`). */
+type Tokens = NonNullable<ReturnType<typeof parseArgs>["tokens"]>;
 
 const STATUS_OPTIONS = {
   nodes: { type: "string" },
@@ -116,7 +156,7 @@ export function parseInvocation(
         ? { command: "help", topic: "status" }
         : { command: "status", options: parseStatus(rest, env) };
     case "semaphore":
-      return { command: "semaphore" };
+      return parseSemaphore(rest, env);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}.`, "main");
   }
@@ -142,8 +182,31 @@ function wantsHelp(args: readonly string[]): boolean {
 /** The topic of `redlock help [topic]`. */
 function helpTopic(name: string | undefined): HelpTopic {
   if (name === undefined) return "main";
-  if (name === "run" || name === "status") return name;
-  throw new UsageError(`no help on ${JSON.stringify(name)}: try run or status.`, "main");
+  if (name === "run" || name === "semaphore" || name === "status") return name;
+  throw new UsageError(`no help on ${JSON.stringify(name)}: try run, semaphore or status.`, "main");
+}
+
+/** `redlock semaphore SUBCOMMAND …`: `run` is the only subcommand. */
+function parseSemaphore(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Invocation {
+  const [subcommand, ...rest] = args;
+  if (subcommand === "-h" || subcommand === "--help") {
+    return { command: "help", topic: "semaphore" };
+  }
+  if (subcommand === undefined) {
+    throw new UsageError('no semaphore command given: try "redlock semaphore run".', "semaphore");
+  }
+  if (subcommand !== "run") {
+    throw new UsageError(
+      `unknown semaphore command ${JSON.stringify(subcommand)}: try "redlock semaphore run".`,
+      "semaphore",
+    );
+  }
+  return wantsHelp(rest)
+    ? { command: "help", topic: "semaphore" }
+    : { command: "semaphore-run", options: parseSemaphoreRun(rest, env) };
 }
 
 /** `parseArgs`, with its errors turned into usage errors for `topic`. */
@@ -161,6 +224,57 @@ function parseRun(
   env: Readonly<Record<string, string | undefined>>,
 ): RunOptions {
   const { values, tokens } = parse({ args: [...args], options: RUN_OPTIONS }, "run");
+  return {
+    ...holdOptions(args, tokens, values, env, "run"),
+    fencing: values.fencing === true,
+  };
+}
+
+/** Parse the arguments of `redlock semaphore run`: `run`'s, one resource, a limit, permits. */
+function parseSemaphoreRun(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): SemaphoreRunOptions {
+  const topic = "semaphore";
+  const { values, tokens } = parse({ args: [...args], options: SEMAPHORE_RUN_OPTIONS }, topic);
+  if (values.fencing) {
+    throw new UsageError(
+      "--fencing is for locks: a semaphore's holders run side by side, with no fencing token.",
+      topic,
+    );
+  }
+  const options = holdOptions(args, tokens, values, env, topic);
+  if (options.resources.length > 1) {
+    throw new UsageError(
+      `a semaphore is one resource: give one --resource, not ${options.resources.length}.`,
+      topic,
+    );
+  }
+  if (values.limit === undefined) throw new UsageError("--limit is required.", topic);
+  const limit = count("--limit", values.limit, topic);
+  const permits =
+    values.permits === undefined ? DEFAULT_PERMITS : count("--permits", values.permits, topic);
+  if (permits > limit) {
+    throw new UsageError(
+      `--permits ${permits} is more than --limit ${limit}: at most ${limit} permits can be held.`,
+      topic,
+    );
+  }
+  return { ...options, limit, permits };
+}
+
+/**
+ * The options that `run` and `semaphore run` share, from their parsed flags: the command after
+ * `--` (and no other positional argument), the TTL, the wait policy, resources, nodes, output.
+ */
+function holdOptions(
+  args: readonly string[],
+  tokens: Tokens,
+  values: HoldFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  topic: "run" | "semaphore",
+): HoldOptions {
+  const name = topic === "run" ? "redlock run" : "redlock semaphore run";
   const terminator = tokens.find((token) => token.kind === "option-terminator");
   const stray = tokens.find(
     (token) => token.kind === "positional" && (!terminator || token.index < terminator.index),
@@ -168,28 +282,27 @@ function parseRun(
   if (stray?.kind === "positional") {
     throw new UsageError(
       `unexpected argument ${JSON.stringify(stray.value)}: put the command after "--", as in ` +
-        '"redlock run … -- command args".',
-      "run",
+        `"${name} … -- command args".`,
+      topic,
     );
   }
   const command = terminator ? args.slice(terminator.index + 1) : [];
   if (command.length === 0 || command[0] === "") {
-    throw new UsageError('no command to run: give it after "--".', "run");
+    throw new UsageError('no command to run: give it after "--".', topic);
   }
-  if (values.ttl === undefined) throw new UsageError("--ttl is required.", "run");
-  const ttl = duration("--ttl", values.ttl, "run");
+  if (values.ttl === undefined) throw new UsageError("--ttl is required.", topic);
+  const ttl = duration("--ttl", values.ttl, topic);
   if (ttl < MIN_TTL) {
-    throw new UsageError(`--ttl must be at least ${MIN_TTL}ms, to leave time to extend.`, "run");
+    throw new UsageError(`--ttl must be at least ${MIN_TTL}ms, to leave time to extend.`, topic);
   }
   return {
-    nodes: nodeUrls(values.nodes, env, "run"),
-    resources: resources(values.resource, "run"),
+    nodes: nodeUrls(values.nodes, env, topic),
+    resources: resources(values.resource, topic),
     ttl,
-    wait: waitPolicy(values.wait, values["no-wait"] === true),
-    fencing: values.fencing === true,
+    wait: waitPolicy(values.wait, values["no-wait"] === true, topic),
     json: values.json === true,
     quiet: values.quiet === true,
-    grace: values.grace === undefined ? DEFAULT_GRACE : duration("--grace", values.grace, "run"),
+    grace: values.grace === undefined ? DEFAULT_GRACE : duration("--grace", values.grace, topic),
     command,
   };
 }
@@ -214,13 +327,13 @@ function parseStatus(
 }
 
 /** `--wait D`, `--no-wait`, or neither. */
-function waitPolicy(wait: string | undefined, noWait: boolean): WaitPolicy {
+function waitPolicy(wait: string | undefined, noWait: boolean, topic: HelpTopic): WaitPolicy {
   if (wait !== undefined && noWait) {
-    throw new UsageError("--wait and --no-wait exclude each other.", "run");
+    throw new UsageError("--wait and --no-wait exclude each other.", topic);
   }
   if (noWait) return { kind: "none" };
   if (wait === undefined) return { kind: "default" };
-  return { kind: "until", ms: duration("--wait", wait, "run") };
+  return { kind: "until", ms: duration("--wait", wait, topic) };
 }
 
 /** The duration given to `flag`. */
@@ -232,13 +345,27 @@ function duration(flag: string, text: string, topic: HelpTopic): number {
   }
 }
 
+/** The number of permits given to `flag`: a whole number from 1. */
+function count(flag: string, text: string, topic: HelpTopic): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(
+      `${flag}: ${JSON.stringify(text)} is not a whole number of permits from 1.`,
+      topic,
+    );
+  }
+  return n;
+}
+
 /** At least one resource name. */
 function resources(names: readonly string[] | undefined, topic: HelpTopic): string[] {
   if (!names || names.length === 0) {
     throw new UsageError(
       topic === "run"
         ? "no resource: give one or more --resource NAME."
-        : "no resource: give one or more resource names.",
+        : topic === "semaphore"
+          ? "no resource: give the semaphore's --resource NAME."
+          : "no resource: give one or more resource names.",
       topic,
     );
   }

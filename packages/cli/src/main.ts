@@ -4,6 +4,7 @@ import { EXIT_CODES } from "./exit-codes";
 import { helpHint, helpText } from "./help";
 import { createReporter, type LineWriter, writeStderr } from "./reporter";
 import { runCommand } from "./run";
+import { semaphoreRunCommand } from "./semaphore";
 import { statusCommand } from "./status";
 
 /** Where `redlock` reads its environment and writes its output. */
@@ -44,15 +45,14 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
     case "version":
       io.out(`${version}\n`);
       return 0;
-    case "semaphore":
-      createReporter({ json: wantsJson(argv), write: io.err }).problem(
-        "usage",
-        "semaphores are not available in this version of redlock (see redlock --help)",
-      );
-      return EXIT_CODES.usage;
     case "run": {
       const { json, quiet } = invocation.options;
       return runCommand(invocation.options, createReporter({ json, quiet, write: io.err }), io.env);
+    }
+    case "semaphore-run": {
+      const { json, quiet } = invocation.options;
+      const reporter = createReporter({ json, quiet, write: io.err });
+      return semaphoreRunCommand(invocation.options, reporter, io.env);
     }
     case "status": {
       const reporter = createReporter({ json: invocation.options.json, write: io.err });

@@ -9,9 +9,10 @@ import {
   type Redlock,
   type RedlockAbortSignal,
   ResourceLockedError,
+  type UsingRoutine,
   type UsingSettings,
 } from "@redlock/ioredis";
-import type { RunOptions } from "./args";
+import type { HoldOptions, RunOptions } from "./args";
 import {
   type CommandExit,
   exitStatus,
@@ -23,9 +24,9 @@ import {
 import { formatDuration } from "./duration";
 import { EXIT_CODES, SIGNAL_EXIT_BASE } from "./exit-codes";
 import { connect, disconnect, type Nodes } from "./nodes";
-import type { Reporter } from "./reporter";
+import type { EventFields, Reporter } from "./reporter";
 
-/** The signals `redlock run` forwards to the command. */
+/** The signals `redlock run` (and `redlock semaphore run`) forwards to the command. */
 export const FORWARDED_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /** One of {@link FORWARDED_SIGNALS}. */
@@ -35,7 +36,45 @@ type ForwardedSignal = (typeof FORWARDED_SIGNALS)[number];
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /**
- * Where `redlock run` is, for the signal handler: waiting for the lock (a signal gives up),
+ * Variables that describe what the command runs under besides `REDLOCK_RESOURCE` and
+ * `REDLOCK_EXPIRES_AT`. Inherited ones (from an outer `redlock`) are removed before a
+ * {@link Holding} adds its own: they would describe another resource.
+ */
+export const HOLDING_VARIABLES = [
+  "REDLOCK_FENCING_TOKEN",
+  "REDLOCK_SEMAPHORE_LIMIT",
+  "REDLOCK_PERMITS",
+] as const;
+
+/** `using()`'s settings that {@link runUnder} chooses: the wait policy and the extension threshold. */
+export type HoldSettings = Omit<UsingSettings, "fencing">;
+
+/**
+ * What {@link runUnder} holds while the command runs, and how to describe it: a lock (`redlock
+ * run`) or permits of a semaphore (`redlock semaphore run`).
+ */
+export interface Holding {
+  /** What is held, in messages: `the lock`, `the permits`. */
+  readonly noun: string;
+  /** What is held of which resources, in messages: `job:a, job:b`, `1 of 2 permits of uploads`. */
+  readonly label: string;
+  /**
+   * Take it with `settings`, run `routine` while it is extended automatically, give it back: the
+   * contract of `redlock.using()`.
+   */
+  using<T>(redlock: Redlock, settings: HoldSettings, routine: UsingRoutine<T>): Promise<T>;
+  /** The command's variables besides `REDLOCK_RESOURCE` and `REDLOCK_EXPIRES_AT`. */
+  variables(lock: Lock): Readonly<Record<string, string>>;
+  /** The `acquired` event's fields besides `resources`, `ttl` and `expiresAt`. */
+  acquiredFields(lock: Lock): EventFields;
+  /** Text added inside the parentheses of the `acquired` line (`; fencing token 7`), or `""`. */
+  acquiredNote(lock: Lock): string;
+  /** The `busy` line for the library's message: nothing could be taken. */
+  busy(message: string): string;
+}
+
+/**
+ * Where {@link runUnder} is, for the signal handler: waiting for the lock (a signal gives up),
  * starting the command (signals are kept for it), running it (signals are forwarded) or done.
  */
 type Phase =
@@ -49,8 +88,48 @@ type Phase =
  * command if the lock is lost, release the lock when the command exits.
  * @returns the exit status for `redlock`
  */
-export async function runCommand(
+export function runCommand(
   options: RunOptions,
+  reporter: Reporter,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
+  return runUnder(options, lockHolding(options), reporter, env);
+}
+
+/**
+ * The lock of `redlock run`: all of `options.resources`, with a fencing token given to the
+ * command as `REDLOCK_FENCING_TOKEN` when `options.fencing` is set.
+ */
+export function lockHolding(options: RunOptions): Holding {
+  return {
+    noun: "the lock",
+    label: options.resources.join(", "),
+    using: (redlock, settings, routine) =>
+      redlock.using(
+        options.resources,
+        options.ttl,
+        { ...settings, ...(options.fencing ? { fencing: true } : {}) },
+        routine,
+      ),
+    variables: (lock): Record<string, string> =>
+      lock.fencingToken === undefined ? {} : { REDLOCK_FENCING_TOKEN: String(lock.fencingToken) },
+    acquiredFields: (lock) =>
+      lock.fencingToken === undefined ? {} : { fencingToken: lock.fencingToken },
+    acquiredNote: (lock) =>
+      lock.fencingToken === undefined ? "" : `; fencing token ${lock.fencingToken}`,
+    busy: (message) => `busy: ${message}`,
+  };
+}
+
+/**
+ * Hold `holding` while the command runs: acquire it, run the command while `using()` extends
+ * it, stop the command if it is lost, give it back when the command exits. The one
+ * implementation of `redlock run` and `redlock semaphore run`.
+ * @returns the exit status for `redlock`
+ */
+export async function runUnder(
+  options: HoldOptions,
+  holding: Holding,
   reporter: Reporter,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<number> {
@@ -58,12 +137,11 @@ export async function runCommand(
   try {
     nodes = connect(options.nodes);
   } catch (error) {
-    return failureStatus(error, undefined, reporter);
+    return failureStatus(error, undefined, holding, reporter);
   }
   const { redlock } = nodes;
-  const label = options.resources.join(", ");
   redlock.on("released", (_lock, result) => {
-    reporter.progress("released", `released ${label} (${result.outcome})`, {
+    reporter.progress("released", `released ${holding.label} (${result.outcome})`, {
       outcome: result.outcome,
     });
   });
@@ -88,11 +166,11 @@ export async function runCommand(
     if (interrupted) return interruptedStatus(interrupted, reporter);
     const pending: ForwardedSignal[] = [];
     phase = { kind: "starting", pending };
-    reportAcquired(options, lock, reporter);
-    if (lost.aborted) return lostBeforeStart(lost, reporter);
+    reportAcquired(options, holding, lock, reporter);
+    if (lost.aborted) return lostBeforeStart(lost, holding, reporter);
     let command: RunningCommand;
     try {
-      command = await startCommand(options.command, commandEnv(env, options, lock));
+      command = await startCommand(options.command, commandEnv(env, options, holding, lock));
     } catch (error) {
       phase = { kind: "done" };
       const name = JSON.stringify(options.command[0]);
@@ -105,20 +183,19 @@ export async function runCommand(
       pid: command.pid,
     });
     for (const signal of pending) onSignal(signal);
-    const status = await supervise(command, lost, options.grace, reporter);
+    const status = await supervise(command, lost, options.grace, holding, reporter);
     phase = { kind: "done" };
     return status;
   };
 
   try {
-    return await redlock.using(
-      options.resources,
-      options.ttl,
-      { ...usingSettings(options, redlock), signal: giveUp.signal },
+    return await holding.using(
+      redlock,
+      { ...holdSettings(options, redlock), signal: giveUp.signal },
       (lost, { lock }) => routine(lost, lock),
     );
   } catch (error) {
-    return failureStatus(error, interrupted, reporter);
+    return failureStatus(error, interrupted, holding, reporter);
   } finally {
     phase = { kind: "done" };
     await disconnect(nodes);
@@ -131,6 +208,7 @@ async function supervise(
   command: RunningCommand,
   lost: RedlockAbortSignal,
   grace: number,
+  holding: Holding,
   reporter: Reporter,
 ): Promise<number> {
   let wasLost = false;
@@ -140,7 +218,7 @@ async function supervise(
     const reason = lostReason(lost);
     reporter.problem(
       "lost",
-      `lost the lock: ${reason} Stopping the command: SIGTERM, then SIGKILL after ${formatDuration(grace)}.`,
+      `lost ${holding.noun}: ${reason} Stopping the command: SIGTERM, then SIGKILL after ${formatDuration(grace)}.`,
       { grace },
     );
     command.kill("SIGTERM");
@@ -164,8 +242,8 @@ async function supervise(
   return wasLost ? EXIT_CODES.lost : exitStatus(exit);
 }
 
-/** `using()`'s settings for `options`: the wait policy, fencing and the extension threshold. */
-function usingSettings(options: RunOptions, redlock: Redlock): UsingSettings {
+/** `using()`'s settings for `options`: the wait policy and the extension threshold. */
+function holdSettings(options: HoldOptions, redlock: Redlock): HoldSettings {
   const wait =
     options.wait.kind === "none"
       ? { retryCount: 0 }
@@ -174,7 +252,6 @@ function usingSettings(options: RunOptions, redlock: Redlock): UsingSettings {
         : {};
   return {
     ...wait,
-    ...(options.fencing ? { fencing: true } : {}),
     automaticExtensionThreshold: extensionThreshold(options.ttl, redlock.settings.driftFactor),
   };
 }
@@ -189,23 +266,25 @@ export function extensionThreshold(ttl: number, driftFactor: number): number {
 }
 
 /**
- * The command's environment: ours, plus `REDLOCK_RESOURCE`, `REDLOCK_EXPIRES_AT` (the lock's
- * expiry when the command started) and, with `--fencing`, `REDLOCK_FENCING_TOKEN`; an inherited
- * token is removed otherwise. Never the lock's value.
+ * The command's environment: ours, plus `REDLOCK_RESOURCE`, `REDLOCK_EXPIRES_AT` (the expiry
+ * when the command started) and the holding's own variables (`REDLOCK_FENCING_TOKEN` with
+ * `--fencing`; `REDLOCK_SEMAPHORE_LIMIT` and `REDLOCK_PERMITS` for a semaphore). Inherited
+ * {@link HOLDING_VARIABLES} are removed first. Never the lock's value.
  */
 function commandEnv(
   env: Readonly<Record<string, string | undefined>>,
-  options: RunOptions,
+  options: HoldOptions,
+  holding: Holding,
   lock: Lock,
 ): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {
-    ...env,
+  const out: Record<string, string | undefined> = { ...env };
+  for (const name of HOLDING_VARIABLES) delete out[name];
+  return {
+    ...out,
     REDLOCK_RESOURCE: options.resources.join(","),
     REDLOCK_EXPIRES_AT: String(expiresAt(lock)),
+    ...holding.variables(lock),
   };
-  delete out.REDLOCK_FENCING_TOKEN;
-  if (lock.fencingToken !== undefined) out.REDLOCK_FENCING_TOKEN = String(lock.fencingToken);
-  return out;
 }
 
 /** The lock's expiry in whole ms since the epoch, rounded down (the lock's own is fractional). */
@@ -213,20 +292,24 @@ function expiresAt(lock: Lock): number {
   return Math.floor(lock.expiration);
 }
 
-/** Report the lock, its TTL, expiry and fencing token (never its value). */
-function reportAcquired(options: RunOptions, lock: Lock, reporter: Reporter): void {
-  const token = lock.fencingToken;
+/** Report what was acquired, its TTL, expiry and fencing token or permits (never its value). */
+function reportAcquired(
+  options: HoldOptions,
+  holding: Holding,
+  lock: Lock,
+  reporter: Reporter,
+): void {
   const until = expiresAt(lock);
   reporter.progress(
     "acquired",
-    `acquired ${options.resources.join(", ")} for ${formatDuration(options.ttl)} ` +
+    `acquired ${holding.label} for ${formatDuration(options.ttl)} ` +
       `(until ${new Date(until).toISOString()}, extended while the command runs` +
-      `${token === undefined ? "" : `; fencing token ${token}`})`,
+      `${holding.acquiredNote(lock)})`,
     {
       resources: options.resources,
       ttl: options.ttl,
       expiresAt: until,
-      ...(token === undefined ? {} : { fencingToken: token }),
+      ...holding.acquiredFields(lock),
     },
   );
 }
@@ -241,15 +324,15 @@ function reportExit(exit: CommandExit, reporter: Reporter): void {
   });
 }
 
-/** Why the lock was lost, from the `using()` signal. */
+/** Why the lock (or the permits) was lost, from the `using()` signal. */
 function lostReason(lost: RedlockAbortSignal): string {
   const reason: unknown = lost.error ?? lost.reason;
   return reason instanceof Error ? reason.message : "its validity ran out.";
 }
 
-/** The lock was lost before the command could start: it is not started. */
-function lostBeforeStart(lost: RedlockAbortSignal, reporter: Reporter): number {
-  reporter.problem("lost", `lost the lock before the command started: ${lostReason(lost)}`);
+/** The lock (or the permits) was lost before the command could start: it is not started. */
+function lostBeforeStart(lost: RedlockAbortSignal, holding: Holding, reporter: Reporter): number {
+  reporter.problem("lost", `lost ${holding.noun} before the command started: ${lostReason(lost)}`);
   return EXIT_CODES.lost;
 }
 
@@ -265,6 +348,7 @@ function interruptedStatus(signal: ForwardedSignal, reporter: Reporter): number 
 function failureStatus(
   error: unknown,
   interrupted: ForwardedSignal | undefined,
+  holding: Holding,
   reporter: Reporter,
 ): number {
   if (error instanceof AbortedError && interrupted) {
@@ -276,7 +360,7 @@ function failureStatus(
     return EXIT_CODES.usage;
   }
   if (error instanceof ResourceLockedError) {
-    reporter.problem("busy", `busy: ${message}`, { code: error.code });
+    reporter.problem("busy", holding.busy(message), { code: error.code });
     return EXIT_CODES.busy;
   }
   if (

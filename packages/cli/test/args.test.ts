@@ -17,6 +17,25 @@ function runOptions(args: string[], env: Record<string, string> = {}) {
   return invocation.options;
 }
 
+/** The options of `redlock semaphore run` for `args`. */
+function semaphoreOptions(args: string[], env: Record<string, string> = {}) {
+  const invocation = parse(["semaphore", "run", ...args], env);
+  if (invocation.command !== "semaphore-run")
+    throw new Error(`not semaphore run: ${invocation.command}`);
+  return invocation.options;
+}
+
+/** The usage error that parsing `args` throws. */
+function usageError(args: string[], env: Record<string, string> = {}): UsageError {
+  try {
+    parse(args, env);
+  } catch (caught) {
+    if (caught instanceof UsageError) return caught;
+    throw caught;
+  }
+  throw new Error(`accepted: ${JSON.stringify(args)}`);
+}
+
 describe("parseDuration", () => {
   test.each([
     ["500ms", 500],
@@ -143,6 +162,115 @@ describe("redlock run", () => {
   });
 });
 
+describe("redlock semaphore run", () => {
+  test("the full command line", () => {
+    expect(
+      semaphoreOptions([
+        "--nodes",
+        NODES,
+        "--limit",
+        "4",
+        "--permits",
+        "2",
+        "-r",
+        "uploads",
+        "--ttl",
+        "30s",
+        "--no-wait",
+        "--json",
+        "--quiet",
+        "--grace",
+        "1s",
+        "--",
+        "upload",
+        "--all",
+      ]),
+    ).toEqual({
+      nodes: NODES.split(","),
+      resources: ["uploads"],
+      ttl: 30_000,
+      wait: { kind: "none" },
+      json: true,
+      quiet: true,
+      grace: 1000,
+      command: ["upload", "--all"],
+      limit: 4,
+      permits: 2,
+    });
+  });
+
+  test("defaults: one permit, the library's waiting, text, 10 s of grace", () => {
+    expect(
+      semaphoreOptions(["-r", "a", "--limit", "1", "--ttl", "1s", "--wait", "1m", "--", "true"], {
+        REDLOCK_NODES: NODES,
+      }),
+    ).toMatchObject({
+      permits: 1,
+      limit: 1,
+      wait: { kind: "until", ms: 60_000 },
+      json: false,
+      quiet: false,
+      grace: DEFAULT_GRACE,
+    });
+    expect(
+      semaphoreOptions(["--nodes", NODES, "-r", "a", "--limit", "3", "--ttl", "1s", "--", "true"])
+        .wait,
+    ).toEqual({ kind: "default" });
+  });
+
+  const valid = ["--nodes", NODES, "-r", "a", "--ttl", "1s"];
+  test.each([
+    [["--limit", "0"], '--limit: "0" is not a whole number of permits from 1.'],
+    [["--limit", "1.5"], '--limit: "1.5" is not a whole number of permits from 1.'],
+    [["--limit=-2"], '--limit: "-2" is not a whole number of permits from 1.'],
+    [["--limit", "two"], '--limit: "two" is not a whole number of permits from 1.'],
+    [["--limit", "2", "--permits", "0"], '--permits: "0" is not a whole number of permits from 1.'],
+    [
+      ["--limit", "2", "--permits", "3"],
+      "--permits 3 is more than --limit 2: at most 2 permits can be held.",
+    ],
+    [[], "--limit is required."],
+    [
+      ["--limit", "2", "--fencing"],
+      "--fencing is for locks: a semaphore's holders run side by side, with no fencing token.",
+    ],
+    [["--limit", "2", "-r", "b"], "a semaphore is one resource: give one --resource, not 2."],
+  ])("%j is refused", (flags, message) => {
+    const error = usageError(["semaphore", "run", ...valid, ...flags, "--", "true"]);
+    expect(error.message).toBe(message);
+    expect(error.topic).toBe("semaphore");
+  });
+
+  test("the shared checks of run, worded for semaphore run", () => {
+    expect(
+      usageError([
+        "semaphore",
+        "run",
+        "--nodes",
+        NODES,
+        "--limit",
+        "2",
+        "--ttl",
+        "1s",
+        "--",
+        "true",
+      ]).message,
+    ).toBe("no resource: give the semaphore's --resource NAME.");
+    expect(usageError(["semaphore", "run", ...valid, "--limit", "2", "true"]).message).toBe(
+      'unexpected argument "true": put the command after "--", as in "redlock semaphore run … -- command args".',
+    );
+  });
+
+  test.each([
+    [["semaphore"], 'no semaphore command given: try "redlock semaphore run".'],
+    [["semaphore", "acquire"], 'unknown semaphore command "acquire": try "redlock semaphore run".'],
+  ])("%j is refused", (args, message) => {
+    const error = usageError(args);
+    expect(error.message).toBe(message);
+    expect(error.topic).toBe("semaphore");
+  });
+});
+
 describe("redlock status", () => {
   test("resources as arguments and with --resource, in the order given", () => {
     expect(parse(["status", "--nodes", NODES, "b", "-r", "a", "c", "--json"])).toEqual({
@@ -158,8 +286,10 @@ describe("other commands", () => {
     [["-h"], { command: "help", topic: "main" }],
     [["help"], { command: "help", topic: "main" }],
     [["help", "status"], { command: "help", topic: "status" }],
+    [["help", "semaphore"], { command: "help", topic: "semaphore" }],
+    [["semaphore", "--help"], { command: "help", topic: "semaphore" }],
+    [["semaphore", "run", "--bogus", "-h"], { command: "help", topic: "semaphore" }],
     [["--version"], { command: "version" }],
-    [["semaphore", "run"], { command: "semaphore" }],
   ])("%j", (args, invocation) => {
     expect(parse(args)).toEqual(invocation);
   });

@@ -76,7 +76,90 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
       /--nodes: entry 1 of 1 is not a redis:\/\/ or rediss:\/\/ URL/,
     ],
     ["status without a resource", ["status", "--nodes", NOWHERE], /no resource/],
-    ["semaphores", ["semaphore", "run", "--", "true"], /semaphores are not available/],
+    [
+      "a semaphore with --limit 0",
+      [
+        "semaphore",
+        "run",
+        "--nodes",
+        NOWHERE,
+        "-r",
+        "x",
+        "--ttl",
+        "1s",
+        "--limit",
+        "0",
+        "--",
+        "true",
+      ],
+      /--limit: "0" is not a whole number of permits from 1\. \(see redlock semaphore --help\)$/,
+    ],
+    [
+      "more permits than the limit",
+      [
+        "semaphore",
+        "run",
+        "--nodes",
+        NOWHERE,
+        "-r",
+        "x",
+        "--ttl",
+        "1s",
+        "--permits",
+        "3",
+        "--limit",
+        "2",
+        "--",
+        "true",
+      ],
+      /--permits 3 is more than --limit 2/,
+    ],
+    [
+      "a semaphore with --fencing",
+      [
+        "semaphore",
+        "run",
+        "--nodes",
+        NOWHERE,
+        "-r",
+        "x",
+        "--ttl",
+        "1s",
+        "--limit",
+        "2",
+        "--fencing",
+        "--",
+        "true",
+      ],
+      /--fencing is for locks: a semaphore's holders run side by side/,
+    ],
+    [
+      "a semaphore on two resources",
+      [
+        "semaphore",
+        "run",
+        "--nodes",
+        NOWHERE,
+        "-r",
+        "x",
+        "-r",
+        "y",
+        "--ttl",
+        "1s",
+        "--limit",
+        "2",
+        "--",
+        "true",
+      ],
+      /a semaphore is one resource: give one --resource, not 2/,
+    ],
+    [
+      "a semaphore without --limit",
+      ["semaphore", "run", "--nodes", NOWHERE, "-r", "x", "--ttl", "1s", "--", "true"],
+      /--limit is required/,
+    ],
+    ["semaphore without run", ["semaphore"], /no semaphore command given/],
+    ["an unknown semaphore command", ["semaphore", "acquire"], /unknown semaphore command/],
   ])("%s", async (_, args, message) => {
     const result = await runCli(args);
     expect(result.status).toBe(64);
@@ -116,23 +199,59 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
     ]);
   });
 
-  test("a resource name the library reserves: refused before anything is locked", async () => {
+  test("a semaphore usage error with --json is a JSON line, and the command never runs", async () => {
     const result = await runCli([
+      "semaphore",
       "run",
+      "--json",
       "--nodes",
-      urls,
+      NOWHERE,
       "-r",
-      "__redlock__:mine",
+      "x",
       "--ttl",
       "1s",
-      "--json",
+      "--limit",
+      "2",
+      "--fencing",
       "--",
       ...child("env"),
     ]);
     expect(result.status).toBe(64);
     expect(result.stdout.lines).toEqual([]);
-    expect(events(result)).toEqual(["usage"]);
+    expect(result.stderr.json).toEqual([
+      {
+        event: "usage",
+        message:
+          "--fencing is for locks: a semaphore's holders run side by side, with no fencing token. " +
+          "(see redlock semaphore --help)",
+      },
+    ]);
   });
+
+  test.each([
+    ["run", []],
+    ["semaphore", ["--limit", "2"]],
+  ])(
+    "%s: a resource name the library reserves is refused before anything is held",
+    async (command, flags) => {
+      const result = await runCli([
+        ...(command === "run" ? ["run"] : ["semaphore", "run"]),
+        "--nodes",
+        urls,
+        "-r",
+        "__redlock__:mine",
+        "--ttl",
+        "1s",
+        "--json",
+        ...flags,
+        "--",
+        ...child("env"),
+      ]);
+      expect(result.status).toBe(64);
+      expect(result.stdout.lines).toEqual([]);
+      expect(events(result)).toEqual(["usage"]);
+    },
+  );
 });
 
 describe("unreachable nodes: 69", () => {
@@ -194,10 +313,15 @@ describe("help", () => {
     "-q,",
     "--help",
     "--version",
+    "semaphore run",
+    "--limit",
+    "--permits",
     "REDLOCK_NODES",
     "REDLOCK_RESOURCE",
     "REDLOCK_EXPIRES_AT",
     "REDLOCK_FENCING_TOKEN",
+    "REDLOCK_SEMAPHORE_LIMIT",
+    "REDLOCK_PERMITS",
   ];
   const EXIT_CODES = ["64", "69", "70", "75", "76", "126", "127", "128"];
 
@@ -217,6 +341,9 @@ describe("help", () => {
     [["run", "--help"], "redlock run: take the lock"],
     [["status", "-h"], "redlock status: what the nodes hold"],
     [["help", "run"], "redlock run: take the lock"],
+    [["help", "semaphore"], "redlock semaphore run: take P permits"],
+    [["semaphore", "--help"], "redlock semaphore run: take P permits"],
+    [["semaphore", "run", "-h"], "redlock semaphore run: take P permits"],
   ])("%j shows the help of its command", async (args, heading) => {
     const result = await runCli(args);
     expect(result.status).toBe(0);
