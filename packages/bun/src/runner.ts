@@ -1,11 +1,13 @@
 import { InvalidArgumentError, NodeUnreachableError } from "@redlock/core";
 import {
+  acknowledgedReplicas,
   createScriptRunner,
   DEFAULT_RUNNER_TIMEOUT,
   type DriverRunner,
   type RunnerOptions,
   raceReply,
   runnerSettings,
+  waitCommand,
 } from "@redlock/core/adapter";
 import {
   type BunRedisClient,
@@ -42,7 +44,8 @@ export type BunRunner = DriverRunner;
  * rejects with a `NodeTimeoutError`. A client whose connection is closed (by `close()`, or after
  * Bun gave up reconnecting) rejects with a `NodeUnreachableError` that says so. Release
  * announcements (`onRelease`) use a second connection from `client.duplicate()`, open only while
- * a channel is subscribed. `quit()` waits for the replies still due, then closes the client.
+ * a channel is subscribed. `waitReplicas` (for `replicaSync`) sends `WAIT` or `WAITAOF` on the
+ * client's connection. `quit()` waits for the replies still due, then closes the client.
  *
  * @param client the client; it connects on its first command, or call `await client.connect()`
  * @param options `url` (to name the node), name and reply timeout
@@ -69,19 +72,18 @@ export function createBunRunner(client: BunRedisClient, options?: BunRunnerOptio
   let quitted = false;
   /** Replies still due, which quit() waits for. */
   const sent = new Set<Promise<unknown>>();
+  const track = (command: string, args: string[]) => {
+    const reply = client.send(command, args);
+    sent.add(reply);
+    const forget = () => sent.delete(reply);
+    reply.then(forget, forget);
+    return reply;
+  };
 
   return createScriptRunner({
     settings,
-    send: (command, script, keys, args) => {
-      const reply = client.send(
-        command,
-        scriptArgs(command === "EVAL" ? script.source : script.sha1, keys, args),
-      );
-      sent.add(reply);
-      const forget = () => sent.delete(reply);
-      reply.then(forget, forget);
-      return reply;
-    },
+    send: (command, script, keys, args) =>
+      track(command, scriptArgs(command === "EVAL" ? script.source : script.sha1, keys, args)),
     ready: () => client.connected,
     decode: decodeReply,
     // Bun rejects every command of a closed client ("Connection has failed") and reconnects it
@@ -97,6 +99,11 @@ export function createBunRunner(client: BunRedisClient, options?: BunRunnerOptio
       return new NodeUnreachableError(name, message, { cause });
     },
     ...(releases.onRelease ? { onRelease: releases.onRelease } : {}),
+    // The client's one connection, which the scripts use too: WAIT follows the script's reply.
+    waitReplicas: async (replicas, timeout, aof) => {
+      const [command, ...args] = waitCommand(replicas, timeout, aof);
+      return acknowledgedReplicas(await track(command as string, args), aof);
+    },
     async quit() {
       quitted = true;
       await releases.close();

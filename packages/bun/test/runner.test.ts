@@ -188,3 +188,28 @@ describe("script calls", () => {
     expect(`${error.message} ${error.cause.message} ${error.cause.stack}`).not.toContain(value);
   });
 });
+
+describe("waitReplicas (replicaSync)", () => {
+  test("sends WAIT or WAITAOF as given, and reads the count", async () => {
+    const { client, sent } = stubClient((command) => (command === "WAIT" ? 2 : [1, 2]));
+    const runner = createBunRunner(client, { url: "redis://stub" });
+    expect(await runner.waitReplicas?.(2, 150, false)).toBe(2);
+    expect(await runner.waitReplicas?.(2, 150, true)).toBe(2);
+    expect(sent).toEqual([
+      ["WAIT", ["2", "150"]],
+      ["WAITAOF", ["1", "2", "150"]],
+    ]);
+  });
+
+  test("WAITAOF counts no replica when the primary's own append-only file lacks the write", async () => {
+    const { client } = stubClient(() => [0, 2]);
+    const runner = createBunRunner(client, { url: "redis://stub" });
+    expect(await runner.waitReplicas?.(2, 150, true)).toBe(0);
+  });
+
+  test("lets Redlock take replicaSync", () => {
+    const { client } = stubClient(() => 1);
+    const replicaSync = { replicas: 1, timeout: 100 };
+    expect(new Redlock([client], { replicaSync }).runners.size).toBe(1);
+  });
+});

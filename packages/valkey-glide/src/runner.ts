@@ -1,10 +1,12 @@
 import { InvalidArgumentError, NodeUnreachableError } from "@redlock/core";
 import {
+  acknowledgedReplicas,
   createScriptRunner,
   type DriverRunner,
   type RunnerOptions,
   raceReply,
   runnerSettings,
+  waitCommand,
 } from "@redlock/core/adapter";
 import {
   clientName,
@@ -31,6 +33,15 @@ const ALL_PRIMARIES = Object.freeze({ route: "allPrimaries" });
 const CLOSED =
   "the client is closed, and a GLIDE client never reopens: create a new one with createClient().";
 
+/** `error` with `why` added to its message when it is GLIDE's `TimeoutError` ("timed out"). */
+function explained(error: Error, why: string): Error {
+  if (error?.name !== "TimeoutError") return error;
+  const message = `${error.message}: ${why}`;
+  error.stack = error.stack?.replace(error.message, message);
+  error.message = message;
+  return error;
+}
+
 /**
  * Turn a Valkey GLIDE `GlideClient` or `GlideClusterClient` (`@valkey/valkey-glide` 2.x) into a
  * core `ScriptRunner` (one Redlock node).
@@ -45,7 +56,8 @@ const CLOSED =
  * above Redlock's `nodeTimeout`, or a slow node fails with GLIDE's `TimeoutError` first.
  *
  * With GLIDE 2.3 or later the runner has `onRelease`: a second client of the same configuration,
- * opened while someone waits for a release, subscribes to the release announcements.
+ * opened while someone waits for a release, subscribes to the release announcements. A
+ * `GlideClient`'s runner has `waitReplicas` (for `replicaSync`); a `GlideClusterClient`'s has not.
  *
  * @param client a client from `await GlideClient.createClient(…)` or
  *   `await GlideClusterClient.createClient(…)`; `quit()` closes it
@@ -99,14 +111,24 @@ export function createValkeyGlideRunner(
     },
     decode: decodeReply,
     // GLIDE says only "timed out" when its own `requestTimeout` passes.
-    clean: (error) => {
-      if (error.name !== "TimeoutError") return error;
-      const message = `${error.message}: ${slow}`;
-      error.stack = error.stack?.replace(error.message, message);
-      error.message = message;
-      return error;
-    },
+    clean: (error) => explained(error, slow),
     ...(releases ? { onRelease: releases.onRelease } : {}),
+    // Sent like the scripts, on the one connection GLIDE keeps to the primary: WAIT follows the
+    // script's reply there, so it waits for that write. A cluster client has no such connection.
+    ...(cluster
+      ? {}
+      : {
+          waitReplicas: (replicas: number, wait: number, aof: boolean) =>
+            client.customCommand(waitCommand(replicas, wait, aof)).then(
+              (reply) => acknowledgedReplicas(reply, aof),
+              (error: Error) => {
+                // GLIDE bounds WAIT by its timeout + 500 ms from when it is sent; the server serves
+                // one connection's WAITs one after another, so one may wait behind others.
+                const why = `no reply within ${wait + 500} ms (WAIT's ${wait} and GLIDE's 500)`;
+                throw explained(error, `${why}; one connection's WAITs run in turn`);
+              },
+            ),
+        }),
     async quit(settled) {
       quitting = true;
       releases?.close();

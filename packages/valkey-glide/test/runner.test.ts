@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type RedisNode, startRedis, teardownAll } from "@redlock/test-suite/redis";
+import { type RedisNode, respCall, startRedis, teardownAll } from "@redlock/test-suite/redis";
 import {
   createValkeyGlideRunner,
   defaultScripts,
@@ -255,6 +255,72 @@ describe("failures", () => {
     } finally {
       node.resume();
     }
+  });
+});
+
+describe("waitReplicas (replicaSync)", () => {
+  test("a standalone client sends WAIT or WAITAOF as given, and reads the count", async () => {
+    const client = mockClient((args) => (args[0] === "WAIT" ? 2 : [1, 2]));
+    const runner = createValkeyGlideRunner(client);
+    expect(await runner.waitReplicas?.(2, 150, false)).toBe(2);
+    expect(await runner.waitReplicas?.(2, 150, true)).toBe(2);
+    expect(client.sent).toEqual([
+      { args: ["WAIT", "2", "150"], options: undefined },
+      { args: ["WAITAOF", "1", "2", "150"], options: undefined },
+    ]);
+  });
+
+  test("WAITAOF counts no replica when the primary's own append-only file lacks the write", async () => {
+    const runner = createValkeyGlideRunner(mockClient(() => [0, 2]));
+    expect(await runner.waitReplicas?.(2, 150, true)).toBe(0);
+  });
+
+  test("a cluster client has none: WAIT would reach no particular node", () => {
+    const runner = createValkeyGlideRunner(mockClient(() => 1, { cluster: true }));
+    expect(runner.waitReplicas).toBeUndefined();
+    expect(() => new Redlock([runner], { replicaSync: { replicas: 1, timeout: 100 } })).toThrow(
+      /cannot wait for replicas/,
+    );
+  });
+
+  test("GLIDE's timeout for a WAIT is explained", async () => {
+    const timedOut = Object.assign(new Error("timed out"), { name: "TimeoutError" });
+    const runner = createValkeyGlideRunner(
+      mockClient(() => {
+        throw timedOut;
+      }),
+    );
+    const error = await rejection(runner.waitReplicas?.(1, 300, false) as Promise<number>);
+    expect(error.message).toBe(
+      "timed out: no reply within 800 ms (WAIT's 300 and GLIDE's 500); one connection's WAITs run in turn",
+    );
+  });
+
+  test("WAIT runs on the connection the scripts ran on", async () => {
+    const node = await startRedis();
+    const runner = createValkeyGlideRunner(await glideClient(node));
+    /** The id of the one connection whose last command matches `command`. */
+    const connectionOf = async (command: RegExp) => {
+      const list = String(await respCall(node, "CLIENT", "LIST")).split("\n");
+      const lines = list.filter((line) => command.test(line));
+      expect(lines).toHaveLength(1);
+      return /\bid=(\d+)/.exec(lines[0] as string)?.[1];
+    };
+    expect(await runner.run(acquireScript, ["w"], ["v", 5000])).toBe(1);
+    // EVALSHA, then EVAL on a server that did not know the script yet.
+    const scripts = await connectionOf(/ cmd=eval(sha)? /);
+    // No replica: none acknowledges, once the 50 ms have passed.
+    expect(await runner.waitReplicas?.(1, 50, false)).toBe(0);
+    expect(await connectionOf(/ cmd=wait /)).toBe(scripts);
+  });
+
+  test("quit() lets a WAIT still due finish", async () => {
+    const node = await startRedis();
+    const runner = createValkeyGlideRunner(await glideClient(node));
+    expect(await runner.run(acquireScript, ["q"], ["v", 5000])).toBe(1);
+    const waiting = runner.waitReplicas?.(1, 200, false);
+    await runner.quit();
+    expect(await waiting).toBe(0);
   });
 });
 
