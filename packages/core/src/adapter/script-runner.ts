@@ -133,22 +133,29 @@ export function createScriptRunner(driver: ScriptDriver): DriverRunner {
     run(script, keys, args, options?: RunOptions) {
       const unreachable = driver.unreachable?.();
       if (unreachable) return Promise.reject(unreachable);
-      const failed = (error: unknown) => failure(args, error);
       if (options?.enforced && !explicitTimeout && driver.ready?.() === true) {
         // The common case: connected, and bounded by core's deadline. The command is written
         // now, so nothing is tracked per call: no timer, no abort listener. A connection lost
         // under it is reported when it is next used; core stops waiting at its deadline.
-        // One promise on the way of a reply: the fallback is chained only on a rejection.
-        const send = (command: ScriptCommand) =>
-          driver.send(command, script, keys, args, undefined);
-        const fail = (error: unknown) => {
-          throw failed(error);
-        };
-        return sendSafely(send, "EVALSHA").then(decode, (error: unknown) => {
-          if (!isNoScriptError(error) || options.signal?.aborted) fail(error);
-          return sendSafely(send, "EVAL").then(decode, fail);
+        // One promise and one closure on the way of a reply: the fallback is made only on a
+        // rejection.
+        let reply: Promise<unknown>;
+        try {
+          reply = driver.send("EVALSHA", script, keys, args, undefined);
+        } catch (error) {
+          reply = Promise.reject(error);
+        }
+        return reply.then(decode, (error: unknown) => {
+          if (!isNoScriptError(error) || options.signal?.aborted) throw failure(args, error);
+          return sendSafely(
+            (command) => driver.send(command, script, keys, args, undefined),
+            "EVAL",
+          ).then(decode, (second: unknown) => {
+            throw failure(args, second);
+          });
         });
       }
+      const failed = (error: unknown) => failure(args, error);
       const race = { name, timeout, explicitTimeout, failed, pending };
       const reply = raceReply(
         (call) =>
