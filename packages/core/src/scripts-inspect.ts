@@ -30,8 +30,10 @@ return { 1, least }
  * ARGV[1]     a lock value to recognize, or "" for none
  *
  * Returns one { kind, ttl, mine } per key: kind 0 when the key is absent, 1 when it holds a
- * lock value (a string), 2 when it holds another type (another primitive's key); ttl is its
- * PTTL in ms (-1 without expiry, 0 when absent); mine is 1 when it holds ARGV[1].
+ * lock value (a string), 2 when it holds another type (a semaphore's sorted set, a read-write
+ * lock's hash, or anything else); ttl is its PTTL in ms (-1 without expiry, 0 when absent); mine
+ * is 1 when it holds ARGV[1]: as the lock value, as a semaphore permit (`<value>:1`) or as a read
+ * or write hold (`r:<value>`, `w:<value>`).
  */
 export const INSPECT_SCRIPT = `local out = {}
 for i, key in ipairs(KEYS) do
@@ -45,7 +47,15 @@ for i, key in ipairs(KEYS) do
       if ARGV[1] ~= "" and redis.call("GET", key) == ARGV[1] then mine = 1 end
       out[i] = { 1, ttl, mine }
     else
-      out[i] = { 2, ttl, 0 }
+      local mine = 0
+      if ARGV[1] ~= "" then
+        if kind == "zset" and redis.call("ZSCORE", key, ARGV[1] .. ":1") then mine = 1 end
+        if kind == "hash" and (redis.call("HEXISTS", key, "r:" .. ARGV[1]) == 1 or
+            redis.call("HEXISTS", key, "w:" .. ARGV[1]) == 1) then
+          mine = 1
+        end
+      end
+      out[i] = { 2, ttl, mine }
     end
   end
 end

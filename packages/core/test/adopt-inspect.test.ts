@@ -109,3 +109,15 @@ describe("inspect", () => {
     expect(view).toMatchObject({ state: "held", mine: true, validity: 3_000 - 32 });
   });
 });
+
+test("inspect recognizes the caller's semaphore permits and read-write holds", async () => {
+  const { redlock } = setup(3);
+  const permit = await redlock.semaphore("pool", { limit: 2 }).acquire(10_000);
+  const reader = await redlock.readWriteLock("doc").read(10_000);
+  const [pool, doc] = await redlock.inspect(["pool", "doc"], permit);
+  expect(pool).toMatchObject({ state: "held", mine: true });
+  expect(pool!.nodes.every((node) => node.state === "other")).toBe(true);
+  expect(doc).toMatchObject({ state: "held", mine: false });
+  const [byReader] = await redlock.inspect("doc", reader.value);
+  expect(byReader).toMatchObject({ state: "held", mine: true });
+});

@@ -56,6 +56,8 @@ describe.each(DRIVERS)("a writer through %s", (writerDriver) => {
         ResourceLockedError,
       );
     }
+    const [seen] = await redlocks.get(writerDriver)!.inspect(resource, writer);
+    expect(seen).toMatchObject({ state: "held", mine: true });
     const extended = await writer.extend(40_000);
     expect((await extended.release()).outcome).toBe("released");
     for (const node of bed.nodes) expect(await respCall(node, "EXISTS", resource)).toBe(0);

@@ -33,6 +33,13 @@ test("a limit of 3 holds across the three drivers; a release through one lets an
     expect(await respCall(node, "ZCARD", "jobs")).toBe(3);
     expect(Number(await respCall(node, "PTTL", "jobs"))).toBeGreaterThan(10_000);
   }
+  // Any driver's inspect recognizes a holder's permits by its value, and no one else's.
+  for (const driver of DRIVERS) {
+    const [mine] = await redlocks.get(driver)!.inspect("jobs", held[0]!);
+    expect(mine).toMatchObject({ state: "held", mine: true });
+    const [theirs] = await redlocks.get(driver)!.inspect("jobs");
+    expect(theirs).toMatchObject({ state: "held", mine: false });
+  }
   expect((await held[0]!.release()).outcome).toBe("released");
   const next = await semaphore("upstash", "jobs", 3).acquire(20_000);
   await Promise.all([next, ...held.slice(1)].map((lock) => lock.release()));

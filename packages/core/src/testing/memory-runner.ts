@@ -239,7 +239,14 @@ export class MemoryRunner implements ScriptRunner {
         return keys.map((key) => {
           const entry = this.#live(key);
           if (!entry) return [0, 0, 0];
-          if (entry.permits || entry.fields) return [2, this.pttl(key), 0];
+          if (entry.permits || entry.fields) {
+            const mine =
+              value !== "" &&
+              (entry.permits?.has(`${value}:1`) ||
+                entry.fields?.has(`r:${value}`) ||
+                entry.fields?.has(`w:${value}`));
+            return [2, this.pttl(key), mine ? 1 : 0];
+          }
           return [1, this.pttl(key), value !== "" && entry.value === value ? 1 : 0];
         });
       case semaphoreScripts.acquire.sha1:
