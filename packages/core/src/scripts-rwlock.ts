@@ -1,4 +1,5 @@
 import type { LockScript } from "./script-runner";
+import { guardKeyType, SERVER_NOW } from "./scripts-common";
 import { sha1 } from "./sha1";
 
 /**
@@ -16,16 +17,7 @@ import { sha1 } from "./sha1";
  */
 
 /** Type check, server time, expired fields removed; `others` sums the live fields by kind. */
-const PREAMBLE = `local key = KEYS[1]
-local kind = redis.call("TYPE", key)["ok"]
-if kind ~= "hash" and kind ~= "none" then
-  local left = redis.call("PTTL", key)
-  if left < 0 then left = 0 end
-  return { 0, left }
-end
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local fields = redis.call("HGETALL", key)
+const PREAMBLE = `${guardKeyType("hash")}${SERVER_NOW}local fields = redis.call("HGETALL", key)
 local first = { r = false, w = false, i = false }
 for n = 1, #fields, 2 do
   local field, expires = fields[n], tonumber(fields[n + 1])
@@ -101,9 +93,7 @@ export const RW_EXTEND_SCRIPT = `local key = KEYS[1]
 local kind = redis.call("TYPE", key)["ok"]
 if kind == "none" then return -1 end
 if kind ~= "hash" then return 0 end
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local field = ARGV[3] .. ":" .. ARGV[1]
+${SERVER_NOW}local field = ARGV[3] .. ":" .. ARGV[1]
 local expires = tonumber(redis.call("HGET", key, field))
 if not expires or expires <= now then return -1 end
 redis.call("HSET", key, field, now + tonumber(ARGV[2]))

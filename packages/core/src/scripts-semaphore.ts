@@ -1,4 +1,5 @@
 import type { LockScript } from "./script-runner";
+import { guardKeyType, SERVER_NOW } from "./scripts-common";
 import { sha1 } from "./sha1";
 
 /**
@@ -11,16 +12,7 @@ import { sha1 } from "./sha1";
  */
 
 /** Server time in ms, and the key's type check shared by the scripts. */
-const PREAMBLE = `local key = KEYS[1]
-local kind = redis.call("TYPE", key)["ok"]
-if kind ~= "zset" and kind ~= "none" then
-  local left = redis.call("PTTL", key)
-  if left < 0 then left = 0 end
-  return { 0, left }
-end
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
+const PREAMBLE = `${guardKeyType("zset")}${SERVER_NOW}redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
 `;
 
 /** Keep the key alive as long as its longest-lived permit. */
@@ -92,8 +84,7 @@ if kind ~= "zset" then
   if kind == "none" then return { 0, 1, 0 } end
   return { 0, 0, 0 }
 end
-local time = redis.call("TIME")
-redis.call("ZREMRANGEBYSCORE", key, "-inf", tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
+${SERVER_NOW}redis.call("ZREMRANGEBYSCORE", key, "-inf", now)
 local members = {}
 for i = 1, tonumber(ARGV[2]) do members[i] = ARGV[1] .. ":" .. i end
 local removed = redis.call("ZREM", key, unpack(members))
