@@ -1,46 +1,24 @@
-import { type RedisNode, startRedisNodes, teardownAll } from "@redlock/testbed";
 import {
   type Cli,
-  child,
   events,
+  expectBusy,
+  finish,
   keyCount,
-  killAll,
-  nodeList,
-  startCli,
+  started,
+  startHolder,
   untilKeyGone,
   untilSomeoneWaits,
+  useTestbed,
 } from "./helpers";
 
 // Several `redlock run` processes on one resource: cron-style races, waiting, and a holder that
 // froze past its TTL. Every step waits for something observable: a line, an exit, a key.
 
-let nodes: RedisNode[];
-let urls: string;
-
-beforeAll(async () => {
-  nodes = await startRedisNodes(3);
-  urls = nodeList(nodes);
-});
-afterEach(() => killAll());
-afterAll(() => teardownAll());
+const bed = useTestbed();
 
 /** Start `redlock run --json` on the test bed with `flags`, holding until its input ends. */
-function holder(resource: string, flags: string[]): Cli {
-  return startCli([
-    "run",
-    "--nodes",
-    urls,
-    "--resource",
-    resource,
-    "--json",
-    ...flags,
-    "--",
-    ...child("hold"),
-  ]);
-}
-
-/** Resolves once the command of `cli` runs. */
-const started = (cli: Cli) => cli.stdout.waitForJson((line) => line.started === true, "start");
+const holder = (resource: string, flags: string[]): Cli =>
+  startHolder("run", bed.urls, resource, flags);
 
 test("two cron-style runs with --no-wait: exactly one runs the command, the other is busy", async () => {
   const racers = [
@@ -61,9 +39,8 @@ test("two cron-style runs with --no-wait: exactly one runs the command, the othe
     /^busy: Could not acquire .*"race:nightly".*held by another lock/,
   );
 
-  winner.endInput();
-  expect((await winner.exited).status).toBe(0);
-  expect(await keyCount(nodes, "race:nightly")).toBe(0);
+  await finish(winner);
+  expect(await keyCount(bed.nodes, "race:nightly")).toBe(0);
 });
 
 test("--wait: a second run waits, and runs once the first has finished", async () => {
@@ -71,40 +48,30 @@ test("--wait: a second run waits, and runs once the first has finished", async (
   await started(first);
   const second = holder("wait:job", ["--ttl", "30s", "--wait", "1m"]);
   // The second one tried, found the lock held, and now listens for its release.
-  await untilSomeoneWaits(nodes[0]!, "wait:job");
+  await untilSomeoneWaits(bed.nodes[0]!, "wait:job");
   expect(second.stdout.lines).toEqual([]);
 
-  first.endInput();
-  expect((await first.exited).status).toBe(0);
+  await finish(first);
   await started(second);
   expect(events(second)).toEqual(["acquired", "started"]);
 
-  second.endInput();
-  expect((await second.exited).status).toBe(0);
-  expect(await keyCount(nodes, "wait:job")).toBe(0);
+  await finish(second);
+  expect(await keyCount(bed.nodes, "wait:job")).toBe(0);
 });
 
-test("--wait that runs out while the lock stays held: busy (75), the command never ran", async () => {
-  const first = holder("wait:timeout", ["--ttl", "30s", "--no-wait"]);
+test.each([
+  [
+    "--wait that runs out while the lock stays held: busy (75), the command never ran",
+    "wait:timeout",
+    ["--wait", "800ms"],
+  ],
+  ["with neither --wait nor --no-wait: the library's retries, then busy (75)", "wait:default", []],
+])("%s", async (_, resource, flags) => {
+  const first = holder(resource, ["--ttl", "30s", "--no-wait"]);
   await started(first);
-  const second = holder("wait:timeout", ["--ttl", "30s", "--wait", "800ms"]);
-  expect((await second.exited).status).toBe(75);
-  expect(second.stdout.lines).toEqual([]);
-  expect(events(second)).toEqual(["busy"]);
+  await expectBusy(holder(resource, ["--ttl", "30s", ...flags]));
 
-  first.endInput();
-  expect((await first.exited).status).toBe(0);
-});
-
-test("with neither --wait nor --no-wait: the library's retries, then busy (75)", async () => {
-  const first = holder("wait:default", ["--ttl", "30s", "--no-wait"]);
-  await started(first);
-  const second = holder("wait:default", ["--ttl", "30s"]);
-  expect((await second.exited).status).toBe(75);
-  expect(second.stdout.lines).toEqual([]);
-
-  first.endInput();
-  expect((await first.exited).status).toBe(0);
+  await finish(first);
 });
 
 test("a holder frozen past its TTL loses the lock: its command is stopped, exit 76", async () => {
@@ -112,7 +79,7 @@ test("a holder frozen past its TTL loses the lock: its command is stopped, exit 
   await started(frozen);
   process.kill(frozen.pid, "SIGSTOP");
   // Frozen, it cannot extend: the keys expire, and a second run takes the lock.
-  await untilKeyGone(nodes, "frozen:job");
+  await untilKeyGone(bed.nodes, "frozen:job");
   const taker = holder("frozen:job", ["--ttl", "30s", "--no-wait"]);
   await started(taker);
 
@@ -130,9 +97,8 @@ test("a holder frozen past its TTL loses the lock: its command is stopped, exit 
     status: 143,
   });
   // Its release left the new holder's lock alone.
-  expect(await keyCount(nodes, "frozen:job")).toBe(3);
+  expect(await keyCount(bed.nodes, "frozen:job")).toBe(3);
 
-  taker.endInput();
-  expect((await taker.exited).status).toBe(0);
-  expect(await keyCount(nodes, "frozen:job")).toBe(0);
+  await finish(taker);
+  expect(await keyCount(bed.nodes, "frozen:job")).toBe(0);
 });

@@ -1,22 +1,29 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type RedisNode, startRedisNodes, teardownAll } from "@redlock/testbed";
-import { child, deadUrls, events, killAll, nodeList, runCli } from "./helpers";
+import {
+  child,
+  commandLine,
+  deadUrls,
+  events,
+  expectUnreachable,
+  type Kind,
+  runCli,
+  useTestbed,
+} from "./helpers";
 
 // Usage errors, unreachable nodes, and the documentation of every flag.
 
-let nodes: RedisNode[];
-let urls: string;
-
-beforeAll(async () => {
-  nodes = await startRedisNodes(3);
-  urls = nodeList(nodes);
-});
-afterEach(() => killAll());
-afterAll(() => teardownAll());
+const bed = useTestbed();
 
 /** Nodes that are never contacted: the command line is refused first. */
 const NOWHERE = "redis://127.0.0.1:1";
+
+/** `redlock run -r x …flags` on NOWHERE (`flags` ends with the command, if any). */
+const lockArgs = (...flags: string[]) => ["run", "--nodes", NOWHERE, "-r", "x", ...flags];
+
+/** `redlock semaphore run -r x --ttl 1s …flags -- true` on NOWHERE. */
+const semaphoreArgs = (...flags: string[]) =>
+  commandLine("semaphore", NOWHERE, ["-r", "x", "--ttl", "1s", ...flags], ["true"]);
 
 describe("usage errors: 64, one line on stderr, the command never runs", () => {
   test.each([
@@ -24,49 +31,28 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
     ["an unknown command", ["frobnicate"], /unknown command "frobnicate"/],
     ["help on nothing", ["help", "frobnicate"], /no help on "frobnicate"/],
     ["an unknown flag", ["run", "--bogus", "--", "true"], /Unknown option '--bogus'/],
-    ["no --ttl", ["run", "--nodes", NOWHERE, "-r", "x", "--", "true"], /--ttl is required/],
+    ["no --ttl", lockArgs("--", "true"), /--ttl is required/],
     [
       "a bad duration",
-      ["run", "--nodes", NOWHERE, "-r", "x", "--ttl", "30 seconds", "--", "true"],
+      lockArgs("--ttl", "30 seconds", "--", "true"),
       /--ttl: "30 seconds" is not a duration/,
     ],
     [
       "a TTL too short to extend",
-      ["run", "--nodes", NOWHERE, "-r", "x", "--ttl", "200ms", "--", "true"],
+      lockArgs("--ttl", "200ms", "--", "true"),
       /--ttl must be at least 500ms/,
     ],
-    [
-      "a bad --grace",
-      ["run", "--nodes", NOWHERE, "-r", "x", "--ttl", "1s", "--grace", "-1s", "--", "true"],
-      /--grace/,
-    ],
+    ["a bad --grace", lockArgs("--ttl", "1s", "--grace", "-1s", "--", "true"), /--grace/],
     ["no resource", ["run", "--nodes", NOWHERE, "--ttl", "1s", "--", "true"], /no resource/],
     [
       "a command without --",
-      ["run", "--nodes", NOWHERE, "-r", "x", "--ttl", "1s", "true"],
+      lockArgs("--ttl", "1s", "true"),
       /unexpected argument "true": put the command after "--"/,
     ],
-    [
-      "nothing after --",
-      ["run", "--nodes", NOWHERE, "-r", "x", "--ttl", "1s", "--"],
-      /no command to run/,
-    ],
+    ["nothing after --", lockArgs("--ttl", "1s", "--"), /no command to run/],
     [
       "--wait with --no-wait",
-      [
-        "run",
-        "--nodes",
-        NOWHERE,
-        "-r",
-        "x",
-        "--ttl",
-        "1s",
-        "--wait",
-        "1s",
-        "--no-wait",
-        "--",
-        "true",
-      ],
+      lockArgs("--ttl", "1s", "--wait", "1s", "--no-wait", "--", "true"),
       /--wait and --no-wait exclude each other/,
     ],
     ["no nodes", ["run", "-r", "x", "--ttl", "1s", "--", "true"], /no Redis nodes/],
@@ -78,86 +64,25 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
     ["status without a resource", ["status", "--nodes", NOWHERE], /no resource/],
     [
       "a semaphore with --limit 0",
-      [
-        "semaphore",
-        "run",
-        "--nodes",
-        NOWHERE,
-        "-r",
-        "x",
-        "--ttl",
-        "1s",
-        "--limit",
-        "0",
-        "--",
-        "true",
-      ],
+      semaphoreArgs("--limit", "0"),
       /--limit: "0" is not a whole number of permits from 1\. \(see redlock semaphore --help\)$/,
     ],
     [
       "more permits than the limit",
-      [
-        "semaphore",
-        "run",
-        "--nodes",
-        NOWHERE,
-        "-r",
-        "x",
-        "--ttl",
-        "1s",
-        "--permits",
-        "3",
-        "--limit",
-        "2",
-        "--",
-        "true",
-      ],
+      semaphoreArgs("--permits", "3", "--limit", "2"),
       /--permits 3 is more than --limit 2/,
     ],
     [
       "a semaphore with --fencing",
-      [
-        "semaphore",
-        "run",
-        "--nodes",
-        NOWHERE,
-        "-r",
-        "x",
-        "--ttl",
-        "1s",
-        "--limit",
-        "2",
-        "--fencing",
-        "--",
-        "true",
-      ],
+      semaphoreArgs("--limit", "2", "--fencing"),
       /--fencing is for locks: a semaphore's holders run side by side/,
     ],
     [
       "a semaphore on two resources",
-      [
-        "semaphore",
-        "run",
-        "--nodes",
-        NOWHERE,
-        "-r",
-        "x",
-        "-r",
-        "y",
-        "--ttl",
-        "1s",
-        "--limit",
-        "2",
-        "--",
-        "true",
-      ],
+      semaphoreArgs("-r", "y", "--limit", "2"),
       /a semaphore is one resource: give one --resource, not 2/,
     ],
-    [
-      "a semaphore without --limit",
-      ["semaphore", "run", "--nodes", NOWHERE, "-r", "x", "--ttl", "1s", "--", "true"],
-      /--limit is required/,
-    ],
+    ["a semaphore without --limit", semaphoreArgs(), /--limit is required/],
     ["semaphore without run", ["semaphore"], /no semaphore command given/],
     ["an unknown semaphore command", ["semaphore", "acquire"], /unknown semaphore command/],
   ])("%s", async (_, args, message) => {
@@ -179,19 +104,15 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
   });
 
   test("the same server twice: refused before anything is locked", async () => {
-    const node = nodes[0]!.url;
-    const result = await runCli([
-      "run",
-      "--nodes",
-      `${node},${node}/1`,
-      "-r",
-      "usage:duplicate",
-      "--ttl",
-      "1s",
-      "--json",
-      "--",
-      ...child("env"),
-    ]);
+    const node = bed.nodes[0]!.url;
+    const result = await runCli(
+      commandLine(
+        "run",
+        `${node},${node}/1`,
+        ["-r", "usage:duplicate", "--ttl", "1s", "--json"],
+        child("env"),
+      ),
+    );
     expect(result.status).toBe(64);
     expect(result.stdout.lines).toEqual([]);
     expect(result.stderr.json).toEqual([
@@ -200,22 +121,14 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
   });
 
   test("a semaphore usage error with --json is a JSON line, and the command never runs", async () => {
-    const result = await runCli([
-      "semaphore",
-      "run",
-      "--json",
-      "--nodes",
-      NOWHERE,
-      "-r",
-      "x",
-      "--ttl",
-      "1s",
-      "--limit",
-      "2",
-      "--fencing",
-      "--",
-      ...child("env"),
-    ]);
+    const result = await runCli(
+      commandLine(
+        "semaphore",
+        NOWHERE,
+        ["--json", "-r", "x", "--ttl", "1s", "--limit", "2", "--fencing"],
+        child("env"),
+      ),
+    );
     expect(result.status).toBe(64);
     expect(result.stdout.lines).toEqual([]);
     expect(result.stderr.json).toEqual([
@@ -228,25 +141,20 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
     ]);
   });
 
-  test.each([
+  test.each<[Kind, string[]]>([
     ["run", []],
     ["semaphore", ["--limit", "2"]],
   ])(
     "%s: a resource name the library reserves is refused before anything is held",
     async (command, flags) => {
-      const result = await runCli([
-        ...(command === "run" ? ["run"] : ["semaphore", "run"]),
-        "--nodes",
-        urls,
-        "-r",
-        "__redlock__:mine",
-        "--ttl",
-        "1s",
-        "--json",
-        ...flags,
-        "--",
-        ...child("env"),
-      ]);
+      const result = await runCli(
+        commandLine(
+          command,
+          bed.urls,
+          ["-r", "__redlock__:mine", "--ttl", "1s", "--json", ...flags],
+          child("env"),
+        ),
+      );
       expect(result.status).toBe(64);
       expect(result.stdout.lines).toEqual([]);
       expect(events(result)).toEqual(["usage"]);
@@ -257,40 +165,28 @@ describe("usage errors: 64, one line on stderr, the command never runs", () => {
 describe("unreachable nodes: 69", () => {
   test("nothing listens on any node: exit 69 at once with --no-wait, the command never runs", async () => {
     const dead = await deadUrls(3);
-    const result = await runCli([
-      "run",
-      "--nodes",
-      dead.join(","),
-      "-r",
-      "unreachable:all",
-      "--ttl",
-      "30s",
-      "--no-wait",
-      "--json",
-      "--",
-      ...child("env"),
-    ]);
-    expect(result.status).toBe(69);
-    expect(result.stdout.lines).toEqual([]);
-    expect(result.stderr.json).toEqual([
-      expect.objectContaining({ event: "unreachable", code: "QUORUM_UNREACHABLE" }),
-    ]);
+    const result = await runCli(
+      commandLine(
+        "run",
+        dead.join(","),
+        ["-r", "unreachable:all", "--ttl", "30s", "--no-wait", "--json"],
+        child("env"),
+      ),
+    );
+    expectUnreachable(result);
     expect(result.stderr.json[0]!.message).toMatch(/connection refused/);
   });
 
   test("a majority unreachable, with the default retries: 69", async () => {
     const dead = await deadUrls(2);
-    const result = await runCli([
-      "run",
-      "--nodes",
-      [nodes[0]!.url, ...dead].join(","),
-      "-r",
-      "unreachable:majority",
-      "--ttl",
-      "30s",
-      "--",
-      ...child("env"),
-    ]);
+    const result = await runCli(
+      commandLine(
+        "run",
+        [bed.nodes[0]!.url, ...dead].join(","),
+        ["-r", "unreachable:majority", "--ttl", "30s"],
+        child("env"),
+      ),
+    );
     expect(result.status).toBe(69);
     expect(result.stdout.lines).toEqual([]);
     expect(result.stderr.text).toMatch(/^redlock: unreachable: Could not acquire/);

@@ -3,7 +3,13 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import { getFreePort, type RedisNode, respCall } from "@redlock/testbed";
+import {
+  getFreePort,
+  type RedisNode,
+  respCall,
+  startRedisNodes,
+  teardownAll,
+} from "@redlock/testbed";
 
 /** The built binary. */
 export const CLI = join(__dirname, "..", "dist", "cli.js");
@@ -201,4 +207,92 @@ export async function storedValue(node: RedisNode, key: string): Promise<string>
   const value = await respCall(node, "GET", key);
   if (typeof value !== "string") throw new Error(`no value under ${key}`);
   return value;
+}
+
+/** The redis-server nodes of a test file, and their URLs as `--nodes` takes them. */
+export interface Testbed {
+  nodes: RedisNode[];
+  urls: string;
+}
+
+/** Start `count` redis-server nodes before the file's tests (read them inside tests and hooks). */
+export function useRedisNodes(count = 3): Testbed {
+  const bed: Testbed = { nodes: [], urls: "" };
+  beforeAll(async () => {
+    bed.nodes = await startRedisNodes(count);
+    bed.urls = nodeList(bed.nodes);
+  });
+  return bed;
+}
+
+/**
+ * `useRedisNodes`, plus the usual clean-up: every `redlock` process left by a test is stopped
+ * after it, and the nodes after the file.
+ */
+export function useTestbed(count = 3): Testbed {
+  const bed = useRedisNodes(count);
+  afterEach(() => killAll());
+  afterAll(() => teardownAll());
+  return bed;
+}
+
+/** `redlock run` or `redlock semaphore run`. */
+export type Kind = "run" | "semaphore";
+
+const SUBCOMMAND: Record<Kind, readonly string[]> = {
+  run: ["run"],
+  semaphore: ["semaphore", "run"],
+};
+
+/** The command line `redlock <kind> --nodes <nodes> …flags -- …command`. */
+export function commandLine(
+  kind: Kind,
+  nodes: string,
+  flags: readonly string[],
+  command: readonly string[],
+): string[] {
+  return [...SUBCOMMAND[kind], "--nodes", nodes, ...flags, "--", ...command];
+}
+
+/**
+ * Start `redlock <kind> --json` on `nodes` for `resource` with `flags`, running the fixture in
+ * `mode`: by default it holds until its input ends.
+ */
+export function startHolder(
+  kind: Kind,
+  nodes: string,
+  resource: string,
+  flags: readonly string[],
+  mode = "hold",
+): Cli {
+  return startCli(
+    commandLine(kind, nodes, ["--resource", resource, "--json", ...flags], child(mode)),
+  );
+}
+
+/** Resolves with the command's first line once the command of `cli` runs. */
+export function started(cli: { stdout: Lines }, what = "start"): Promise<Record<string, unknown>> {
+  return cli.stdout.waitForJson((line) => line.started === true, what);
+}
+
+/** End the command of each of `clis` and expect each `redlock` to exit 0. */
+export async function finish(...clis: Cli[]): Promise<void> {
+  for (const cli of clis) cli.endInput();
+  for (const cli of clis) expect((await cli.exited).status).toBe(0);
+}
+
+/** Expect `cli` to exit 75 without running its command. */
+export async function expectBusy(cli: Cli): Promise<void> {
+  expect((await cli.exited).status).toBe(75);
+  expect(cli.stdout.lines).toEqual([]);
+  expect(events(cli)).toEqual(["busy"]);
+}
+
+/** Expect a `--json` run to have found too few nodes (69), without running its command. */
+export function expectUnreachable(result: Finished): void {
+  expect(result.status).toBe(69);
+  expect(result.stdout.lines).toEqual([]);
+  expect(result.stderr.json).toEqual([
+    expect.objectContaining({ event: "unreachable", code: "QUORUM_UNREACHABLE" }),
+  ]);
 }

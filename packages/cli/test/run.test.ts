@@ -1,43 +1,24 @@
-import {
-  type RedisNode,
-  respCall,
-  startRedis,
-  startRedisNodes,
-  teardownAll,
-} from "@redlock/testbed";
+import { type RedisNode, respCall, startRedis } from "@redlock/testbed";
 import {
   child,
+  commandLine,
   events,
+  finish,
   keyCount,
-  killAll,
-  nodeList,
   runCli,
   startCli,
+  started,
   storedValue,
+  useTestbed,
 } from "./helpers";
 
 // `redlock run` on three real redis-server processes: the command's environment, its exit
 // status, and the lock released afterwards.
 
-let nodes: RedisNode[];
-let urls: string;
-
-beforeAll(async () => {
-  nodes = await startRedisNodes(3);
-  urls = nodeList(nodes);
-});
-afterEach(() => killAll());
-afterAll(() => teardownAll());
+const bed = useTestbed();
 
 /** `redlock run` on the test bed with `flags`, running `command`. */
-const run = (flags: string[], command: string[]) => [
-  "run",
-  "--nodes",
-  urls,
-  ...flags,
-  "--",
-  ...command,
-];
+const run = (flags: string[], command: string[]) => commandLine("run", bed.urls, flags, command);
 
 /** The environment the `env` or `hold` command printed. */
 function printedEnv(lines: { json: Record<string, unknown>[] }): Record<string, string> {
@@ -71,7 +52,7 @@ test("runs the command with the lock's environment, then releases the lock", asy
     expiresAt,
   });
   expect(result.stderr.json[3]).toEqual({ event: "released", outcome: "released" });
-  expect(await keyCount(nodes, "run:env")).toBe(0);
+  expect(await keyCount(bed.nodes, "run:env")).toBe(0);
 });
 
 test.each([0, 3, 42])("the command's exit status %i is redlock's", async (status) => {
@@ -80,7 +61,7 @@ test.each([0, 3, 42])("the command's exit status %i is redlock's", async (status
   );
   expect(result.status).toBe(status);
   expect(result.stderr.text).toContain(`redlock: the command ended with status ${status}`);
-  expect(await keyCount(nodes, `run:status:${status}`)).toBe(0);
+  expect(await keyCount(bed.nodes, `run:status:${status}`)).toBe(0);
 });
 
 test.each([
@@ -95,24 +76,23 @@ test.each([
     );
     expect(result.status).toBe(status);
     expect(result.stderr.json).toContainEqual({ event: "exited", code: null, signal, status });
-    expect(await keyCount(nodes, resource)).toBe(0);
+    expect(await keyCount(bed.nodes, resource)).toBe(0);
   },
 );
 
 test("several resources, nodes from REDLOCK_NODES: all are held while the command runs", async () => {
   const cli = startCli(
     ["run", "-r", "run:many:a", "--resource", "run:many:b", "--ttl", "30s", "--", ...child("hold")],
-    { REDLOCK_NODES: urls },
+    { REDLOCK_NODES: bed.urls },
   );
-  const started = await cli.stdout.waitForJson((line) => line.started === true, "the command ran");
-  expect((started.env as Record<string, string>).REDLOCK_RESOURCE).toBe("run:many:a,run:many:b");
-  expect(await keyCount(nodes, "run:many:a")).toBe(3);
-  expect(await keyCount(nodes, "run:many:b")).toBe(3);
+  const first = await started(cli, "the command ran");
+  expect((first.env as Record<string, string>).REDLOCK_RESOURCE).toBe("run:many:a,run:many:b");
+  expect(await keyCount(bed.nodes, "run:many:a")).toBe(3);
+  expect(await keyCount(bed.nodes, "run:many:b")).toBe(3);
 
-  cli.endInput();
-  expect((await cli.exited).status).toBe(0);
-  expect(await keyCount(nodes, "run:many:a")).toBe(0);
-  expect(await keyCount(nodes, "run:many:b")).toBe(0);
+  await finish(cli);
+  expect(await keyCount(bed.nodes, "run:many:a")).toBe(0);
+  expect(await keyCount(bed.nodes, "run:many:b")).toBe(0);
 });
 
 test("--fencing: REDLOCK_FENCING_TOKEN grows from one lock to the next", async () => {
@@ -136,11 +116,10 @@ test.each([
 ])("the lock's value is never passed to the command nor printed (%s)", async (_, flags) => {
   const resource = `run:secret:${flags.length}`;
   const cli = startCli(run(["--resource", resource, "--ttl", "30s", ...flags], child("hold")));
-  await cli.stdout.waitForJson((line) => line.started === true, "the command ran");
-  const value = await storedValue(nodes[0]!, resource);
+  await started(cli, "the command ran");
+  const value = await storedValue(bed.nodes[0]!, resource);
 
-  cli.endInput();
-  expect((await cli.exited).status).toBe(0);
+  await finish(cli);
   expect(JSON.stringify(printedEnv(cli.stdout))).not.toContain(value);
   expect(cli.stdout.text).not.toContain(value);
   expect(cli.stderr.text).not.toContain(value);
@@ -154,7 +133,7 @@ test("a command that does not exist: 127, and the lock is released", async () =>
   expect(result.stderr.text).toContain(
     'redlock: cannot run "redlock-test-no-such-command": ENOENT',
   );
-  expect(await keyCount(nodes, "run:missing")).toBe(0);
+  expect(await keyCount(bed.nodes, "run:missing")).toBe(0);
 });
 
 describe("a node with a password", () => {
@@ -166,38 +145,26 @@ describe("a node with a password", () => {
     await respCall(secured, "CONFIG", "SET", "requirepass", PASSWORD);
   });
 
+  /** `redlock run` on the secured node, logging in with `password`. */
+  const runAs = (password: string, flags: string[] = []) =>
+    runCli(
+      commandLine(
+        "run",
+        `redis://:${password}@127.0.0.1:${secured.port}`,
+        ["--resource", "run:auth", "--ttl", "30s", ...flags],
+        child("env"),
+      ),
+    );
+
   test("the password in the URL is used, and never printed", async () => {
-    const url = `redis://:${PASSWORD}@127.0.0.1:${secured.port}`;
-    const result = await runCli([
-      "run",
-      "--nodes",
-      url,
-      "--resource",
-      "run:auth",
-      "--ttl",
-      "30s",
-      "--",
-      ...child("env"),
-    ]);
+    const result = await runAs(PASSWORD);
     expect(result.status).toBe(0);
     expect(result.stderr.text).toContain("released run:auth (released)");
     expect(result.stderr.text).not.toContain(PASSWORD);
   });
 
   test("a wrong password: unreachable (69), and the password is not printed", async () => {
-    const url = `redis://:not-the-${PASSWORD}@127.0.0.1:${secured.port}`;
-    const result = await runCli([
-      "run",
-      "--nodes",
-      url,
-      "--resource",
-      "run:auth",
-      "--ttl",
-      "30s",
-      "--no-wait",
-      "--",
-      ...child("env"),
-    ]);
+    const result = await runAs(`not-the-${PASSWORD}`, ["--no-wait"]);
     expect(result.status).toBe(69);
     expect(result.stdout.lines).toEqual([]);
     expect(result.stderr.text).toMatch(/^redlock: unreachable: /);

@@ -1,45 +1,23 @@
-import { type RedisNode, respCall, startRedisNodes, teardownAll } from "@redlock/testbed";
+import { respCall } from "@redlock/testbed";
 import {
   type Cli,
-  child,
   events,
+  finish,
   keyCount,
-  killAll,
-  nodeList,
-  startCli,
+  started,
+  startHolder,
   untilSomeoneWaits,
+  useTestbed,
 } from "./helpers";
 
 // Signals sent to `redlock run` reach the command; a signal while waiting gives up cleanly; a
 // command that ignores SIGTERM after the lock is lost is killed after --grace.
 
-let nodes: RedisNode[];
-let urls: string;
-
-beforeAll(async () => {
-  nodes = await startRedisNodes(3);
-  urls = nodeList(nodes);
-});
-afterEach(() => killAll());
-afterAll(() => teardownAll());
+const bed = useTestbed();
 
 /** Start `redlock run --json` on the test bed with `flags`, running the fixture in `mode`. */
-function runner(resource: string, flags: string[], mode = "hold"): Cli {
-  return startCli([
-    "run",
-    "--nodes",
-    urls,
-    "--resource",
-    resource,
-    "--json",
-    ...flags,
-    "--",
-    ...child(mode),
-  ]);
-}
-
-/** Resolves once the command of `cli` runs. */
-const started = (cli: Cli) => cli.stdout.waitForJson((line) => line.started === true, "start");
+const runner = (resource: string, flags: string[], mode = "hold"): Cli =>
+  startHolder("run", bed.urls, resource, flags, mode);
 
 test.each([
   ["SIGINT", 130],
@@ -57,7 +35,7 @@ test.each([
     expect(cli.stdout.json).toContainEqual({ signal });
     expect(cli.stderr.json).toContainEqual({ event: "signal", signal });
     expect(cli.stderr.json).toContainEqual({ event: "exited", code: null, signal, status });
-    expect(await keyCount(nodes, resource)).toBe(0);
+    expect(await keyCount(bed.nodes, resource)).toBe(0);
   },
 );
 
@@ -65,24 +43,23 @@ test("SIGINT while waiting for the lock: 130, the command never starts, the hold
   const holder = runner("signal:waiting", ["--ttl", "30s", "--no-wait"]);
   await started(holder);
   const waiter = runner("signal:waiting", ["--ttl", "30s", "--wait", "5m"]);
-  await untilSomeoneWaits(nodes[0]!, "signal:waiting");
+  await untilSomeoneWaits(bed.nodes[0]!, "signal:waiting");
 
   waiter.process.kill("SIGINT");
   expect(await waiter.exited).toEqual({ status: 130, signal: null });
   expect(waiter.stdout.lines).toEqual([]);
   expect(events(waiter)).toEqual(["interrupted"]);
-  expect(await keyCount(nodes, "signal:waiting")).toBe(3);
+  expect(await keyCount(bed.nodes, "signal:waiting")).toBe(3);
 
-  holder.endInput();
-  expect((await holder.exited).status).toBe(0);
-  expect(await keyCount(nodes, "signal:waiting")).toBe(0);
+  await finish(holder);
+  expect(await keyCount(bed.nodes, "signal:waiting")).toBe(0);
 });
 
 test("a lost lock and a command that ignores SIGTERM: SIGKILL after --grace, exit 76", async () => {
   const cli = runner("signal:stubborn", ["--ttl", "1s", "--grace", "300ms"], "stubborn");
   await started(cli);
   // The keys vanish (a flush, say): the next extension finds the lock gone.
-  await Promise.all(nodes.map((node) => respCall(node, "DEL", "signal:stubborn")));
+  await Promise.all(bed.nodes.map((node) => respCall(node, "DEL", "signal:stubborn")));
 
   expect(await cli.exited).toEqual({ status: 76, signal: null });
   expect(cli.stdout.json).toContainEqual({ signal: "SIGTERM" });

@@ -1,38 +1,30 @@
-import { type RedisNode, startRedisNodes, teardownAll } from "@redlock/testbed";
+import { teardownAll } from "@redlock/testbed";
 import {
   type Cli,
   child,
+  commandLine,
   deadUrls,
   killAll,
-  nodeList,
   runCli,
   startCli,
+  started,
   storedValue,
+  useRedisNodes,
 } from "./helpers";
 
 // `redlock status` while another `redlock run` holds a resource.
 
-let nodes: RedisNode[];
-let urls: string;
+// No afterEach(killAll): the holder started here runs for the whole file.
+const bed = useRedisNodes();
 let holder: Cli;
 let value: string;
 
 beforeAll(async () => {
-  nodes = await startRedisNodes(3);
-  urls = nodeList(nodes);
-  holder = startCli([
-    "run",
-    "--nodes",
-    urls,
-    "-r",
-    "status:held",
-    "--ttl",
-    "1m",
-    "--",
-    ...child("hold"),
-  ]);
-  await holder.stdout.waitForJson((line) => line.started === true, "the holder ran");
-  value = await storedValue(nodes[0]!, "status:held");
+  holder = startCli(
+    commandLine("run", bed.urls, ["-r", "status:held", "--ttl", "1m"], child("hold")),
+  );
+  await started(holder, "the holder ran");
+  value = await storedValue(bed.nodes[0]!, "status:held");
 });
 afterAll(async () => {
   holder.endInput();
@@ -42,7 +34,7 @@ afterAll(async () => {
 });
 
 test("a table: held and free resources, exit 0, never the lock's value", async () => {
-  const result = await runCli(["status", "--nodes", urls, "status:held", "status:free"]);
+  const result = await runCli(["status", "--nodes", bed.urls, "status:held", "status:free"]);
   expect(result.status).toBe(0);
   expect(result.stderr.lines).toEqual([]);
   const [header, held, free] = result.stdout.lines;
@@ -57,7 +49,7 @@ test("--json: one object with each resource's quorum view and each node's report
   const result = await runCli([
     "status",
     "--nodes",
-    urls,
+    bed.urls,
     "--json",
     "status:held",
     "--resource",
@@ -82,14 +74,14 @@ test("--json: one object with each resource's quorum view and each node's report
         state: "held",
         mine: false,
         validity: expect.any(Number),
-        nodes: nodes.map((n) => node(n.url, "held")),
+        nodes: bed.nodes.map((n) => node(n.url, "held")),
       },
       {
         resource: "status:free",
         state: "free",
         mine: false,
         validity: 0,
-        nodes: nodes.map((n) => node(n.url, "free")),
+        nodes: bed.nodes.map((n) => node(n.url, "free")),
       },
     ],
   });
@@ -99,7 +91,7 @@ test("--json: one object with each resource's quorum view and each node's report
 
 test("a node down: it is reported as failed, the quorum still sees the lock", async () => {
   const [dead] = await deadUrls(1);
-  const list = [nodes[0]!.url, nodes[1]!.url, dead!].join(",");
+  const list = [bed.nodes[0]!.url, bed.nodes[1]!.url, dead!].join(",");
   const text = await runCli(["status", "--nodes", list, "status:held"]);
   expect(text.status).toBe(0);
   expect(text.stdout.lines[1]).toMatch(/^status:held\s+held\s+\S+\s+held 2\/3, failed 1\/3$/);

@@ -1,33 +1,17 @@
-import {
-  LockExpiredError,
-  QuorumUnreachableError,
-  Redlock,
-  type RedlockOptions,
-  ResourceLockedError,
-  type ScriptRunner,
-} from "@redlock/core";
+import { Redlock, type ScriptRunner } from "@redlock/core";
 import { createIoredisRunner } from "@redlock/ioredis";
-import {
-  FaultProxy,
-  type RedisNode,
-  respCall,
-  startRedis,
-  startRedisNodes,
-  teardownAll,
-} from "@redlock/testbed";
+import { primitivesSuite, type RedisNode, respCall, teardownAll } from "@redlock/testbed";
 import { createValkeyGlideRunner } from "@redlock/valkey-glide";
 import { GlideClient, type GlideClientConfiguration, Logger } from "@valkey/valkey-glide";
 import IORedis from "ioredis";
 
 // Semaphores, read-write locks, inspect() and adopt() through Valkey GLIDE and ioredis on the
 // same three servers: each driver respects what the other holds. Then replicaSync through GLIDE
-// on a primary with a replica.
+// on a primary with a replica. The shared cases live in @redlock/testbed's primitivesSuite; the
+// one about GLIDE's readFrom is below.
 
 // GLIDE logs every error reply at warn level, the NOSCRIPT before a first EVAL included.
 Logger.setLoggerConfig("error");
-
-type Driver = "valkey-glide" | "ioredis";
-const DRIVERS: Driver[] = ["valkey-glide", "ioredis"];
 
 /** Closes what a test or a group opened, last opened first. */
 const closers: (() => unknown)[] = [];
@@ -62,379 +46,29 @@ function ioredisRunner(node: RedisNode): ScriptRunner {
   return createIoredisRunner(client);
 }
 
-/** A `Redlock` over `nodes` through `driver`. */
-async function redlockOf(driver: Driver, nodes: readonly RedisNode[], settings?: RedlockOptions) {
-  const runners = await Promise.all(
-    nodes.map((node) => (driver === "ioredis" ? ioredisRunner(node) : glideRunner([node]))),
-  );
-  return new Redlock(runners, settings);
-}
-
-describe("on three nodes", () => {
-  let nodes: RedisNode[];
-  const redlocks = new Map<Driver, Redlock>();
-  const via = (driver: Driver) => redlocks.get(driver) as Redlock;
-
-  beforeAll(async () => {
-    nodes = await startRedisNodes(3);
-    for (const driver of DRIVERS) {
-      redlocks.set(driver, await redlockOf(driver, nodes, { retryCount: 0, retryDelay: 50 }));
-    }
-  });
-  afterAll(async () => {
-    await closeAll();
-    await Promise.all(nodes.map((node) => node.stop()));
-  });
-
-  describe("a semaphore of 2", () => {
-    const semaphore = (driver: Driver, resource: string) =>
-      via(driver).semaphore(resource, { limit: 2 });
-
-    test("holds across GLIDE and ioredis; a release through one lets the other in", async () => {
-      const resource = "glide-semaphore:jobs";
-      // Every node must grant: more than 3 × 2 / 3 of them.
-      expect(semaphore("valkey-glide", resource).quorum).toBe(3);
-      const viaGlide = await semaphore("valkey-glide", resource).acquire(20_000);
-      const viaIoredis = await semaphore("ioredis", resource).acquire(20_000);
-      for (const driver of DRIVERS) {
-        await expect(semaphore(driver, resource).acquire(20_000)).rejects.toBeInstanceOf(
-          ResourceLockedError,
-        );
-      }
-      for (const node of nodes) {
-        expect(await respCall(node, "ZCARD", resource)).toBe(2);
-        expect(Number(await respCall(node, "PTTL", resource))).toBeGreaterThan(10_000);
-      }
-
-      expect((await viaGlide.release()).outcome).toBe("released");
-      const next = await semaphore("ioredis", resource).acquire(20_000);
-      await expect(semaphore("valkey-glide", resource).acquire(20_000)).rejects.toBeInstanceOf(
-        ResourceLockedError,
-      );
-      expect((await viaIoredis.release()).outcome).toBe("released");
-      const last = await semaphore("valkey-glide", resource).acquire(20_000);
-      expect((await next.release()).outcome).toBe("released");
-      expect((await last.release()).outcome).toBe("released");
-      for (const node of nodes) expect(await respCall(node, "EXISTS", resource)).toBe(0);
-    });
-
-    test.each(DRIVERS)(
-      "two permits taken through %s fill it for both drivers, and extend",
-      async (driver) => {
-        const resource = `glide-semaphore:${driver}:both`;
-        const both = await semaphore(driver, resource).acquire(20_000, { permits: 2 });
-        for (const other of DRIVERS) {
-          await expect(semaphore(other, resource).acquire(20_000)).rejects.toBeInstanceOf(
-            ResourceLockedError,
-          );
-        }
-        const extended = await both.extend(60_000);
-        for (const node of nodes) {
-          expect(await respCall(node, "ZCARD", resource)).toBe(2);
-          expect(Number(await respCall(node, "PTTL", resource))).toBeGreaterThan(30_000);
-        }
-        expect((await extended.release()).outcome).toBe("released");
-        for (const node of nodes) expect(await respCall(node, "EXISTS", resource)).toBe(0);
-      },
-    );
-
-    test.each(DRIVERS)(
-      "a permit taken through %s excludes a lock through either driver",
-      async (driver) => {
-        const resource = `glide-semaphore:${driver}:shared`;
-        const permit = await semaphore(driver, resource).acquire(20_000);
-        for (const other of DRIVERS) {
-          await expect(via(other).acquire([resource], 20_000)).rejects.toBeInstanceOf(
-            ResourceLockedError,
-          );
-        }
-        await permit.release();
-        const lock = await via(driver).acquire([resource], 20_000);
-        for (const other of DRIVERS) {
-          await expect(semaphore(other, resource).acquire(20_000)).rejects.toBeInstanceOf(
-            ResourceLockedError,
-          );
-        }
-        await lock.release();
-      },
-    );
-  });
-
-  describe("a read-write lock", () => {
-    const rw = (driver: Driver, resource: string) => via(driver).readWriteLock(resource);
-
-    test.each(DRIVERS)(
-      "a writer through %s waits for the readers of both drivers, then excludes them",
-      async (writerDriver) => {
-        const resource = `glide-rw:${writerDriver}:doc`;
-        const readers = await Promise.all(
-          DRIVERS.map((driver) => rw(driver, resource).read(20_000)),
-        );
-        // Granted at quorum: wait for every node's vote before looking at all of them.
-        await Promise.all(readers.flatMap((reader) => reader.attempts));
-        for (const node of nodes) expect(await respCall(node, "HLEN", resource)).toBe(2);
-        const writing = rw(writerDriver, resource).write(20_000, { retryCount: 200 });
-        // Once the waiting writer has marked itself, new readers are refused through either driver.
-        let refused = 0;
-        while (refused < DRIVERS.length) {
-          refused = 0;
-          for (const driver of DRIVERS) {
-            const outcome = await rw(driver, resource)
-              .read(20_000)
-              .then(
-                (lock) => lock.release().then(() => "granted"),
-                (error: unknown) => (error instanceof ResourceLockedError ? "refused" : error),
-              );
-            if (outcome === "refused") refused++;
-          }
-        }
-        for (const reader of readers) await reader.release();
-        const writer = await writing;
-        // Handed out at quorum: wait for every node's vote before looking at all of them.
-        await Promise.all(writer.attempts);
-        for (const node of nodes) {
-          expect(await respCall(node, "HLEN", resource)).toBe(1);
-          expect(Number(await respCall(node, "PTTL", resource))).toBeGreaterThan(10_000);
-        }
-        for (const driver of DRIVERS) {
-          await expect(rw(driver, resource).read(20_000)).rejects.toBeInstanceOf(
-            ResourceLockedError,
-          );
-          await expect(rw(driver, resource).write(20_000)).rejects.toBeInstanceOf(
-            ResourceLockedError,
-          );
-          await expect(via(driver).acquire([resource], 20_000)).rejects.toBeInstanceOf(
-            ResourceLockedError,
-          );
-        }
-        const extended = await writer.extend(40_000);
-        expect((await extended.release()).outcome).toBe("released");
-        for (const node of nodes) expect(await respCall(node, "EXISTS", resource)).toBe(0);
-      },
-    );
-
-    test("usingRead through both drivers at once; usingWrite runs once they are done", async () => {
-      const resource = "glide-rw:using";
-      const inside = new Set<Driver>();
-      let bothInside = () => {};
-      const together = new Promise<void>((resolve) => {
-        bothInside = resolve;
-      });
-      let leave = () => {};
-      const left = new Promise<void>((resolve) => {
-        leave = resolve;
-      });
-      const reading = DRIVERS.map((driver) =>
-        rw(driver, resource).usingRead(20_000, async () => {
-          inside.add(driver);
-          if (inside.size === DRIVERS.length) bothInside();
-          await left;
-          inside.delete(driver);
-        }),
-      );
-      await together; // both readers hold it at the same time
-      for (const driver of DRIVERS) {
-        await expect(rw(driver, resource).write(20_000)).rejects.toBeInstanceOf(
-          ResourceLockedError,
-        );
-      }
-      const writing = rw("valkey-glide", resource).usingWrite(
-        20_000,
-        { retryCount: 200 },
-        async () => inside.size,
-      );
-      leave();
-      await Promise.all(reading);
-      expect(await writing).toBe(0);
-      // No hold is left, only the marks of the writers refused above, until they expire.
-      for (const node of nodes) {
-        const fields = (await respCall(node, "HKEYS", resource)) as string[];
-        expect(fields.filter((field) => !field.startsWith("i:"))).toEqual([]);
-      }
-    });
-  });
-
-  const pairs = DRIVERS.flatMap((holder) =>
-    DRIVERS.filter((other) => other !== holder).map((other) => [holder, other] as const),
-  );
-
-  describe.each(pairs)("a lock taken through %s, seen through %s", (holder, other) => {
-    const resources = [`glide:${holder}>${other}:a`, `glide:${holder}>${other}:b`];
-
-    test("inspect: held on every node, mine only with the value, the value never shown", async () => {
-      const lock = await via(holder).acquire(resources, 20_000);
-      await Promise.all(lock.attempts); // every node's vote, not only a quorum's
-      const withValue = await via(other).inspect(resources, lock.value);
-      const without = await via(other).inspect([...resources, `glide:${holder}>${other}:free`]);
-      for (const view of withValue) {
-        expect(view).toMatchObject({ state: "held", mine: true });
-        expect(view.validity).toBeGreaterThan(10_000);
-        for (const node of view.nodes) {
-          expect(node).toMatchObject({ state: "held", mine: true });
-          expect(node.ttl).toBeGreaterThan(10_000);
-        }
-      }
-      expect(without.map((view) => [view.state, view.mine])).toEqual([
-        ["held", false],
-        ["held", false],
-        ["free", false],
-      ]);
-      expect(JSON.stringify(without)).not.toContain(lock.value);
-      await lock.release();
-      const [after] = await via(other).inspect(resources[0] as string, lock.value);
-      expect(after).toMatchObject({ state: "free", mine: false });
-    });
-
-    test("adopt: the other driver extends and releases the holder's lock by its value", async () => {
-      const started = Date.now();
-      const lock = await via(holder).acquire(resources, 20_000);
-      // The keys expire 20 s after they were set, at most the acquisition's time after it began.
-      const took = Date.now() - started;
-      const adopted = await via(other).adopt(resources, lock.value);
-      expect(adopted.expiration).toBeGreaterThan(Date.now() + 10_000);
-      expect(adopted.expiration).toBeLessThanOrEqual(lock.expiration + took + 50);
-      const extended = await adopted.extend(60_000);
-      await Promise.all(extended.attempts);
-      for (const node of nodes) {
-        expect(Number(await respCall(node, "PTTL", resources[0] as string))).toBeGreaterThan(
-          30_000,
-        );
-      }
-      expect((await extended.release()).outcome).toBe("released");
-      await expect(via(other).adopt(resources, lock.value)).rejects.toBeInstanceOf(
-        LockExpiredError,
-      );
-      const taken = await via(holder).acquire(resources, 20_000);
-      await expect(via(other).adopt(resources, lock.value)).rejects.toBeInstanceOf(
-        ResourceLockedError,
-      );
-      await taken.release();
-    });
-  });
-
-  test("inspect through GLIDE tells a semaphore's key from a lock", async () => {
-    const permit = await via("ioredis").semaphore("glide:typed", { limit: 2 }).acquire(20_000);
-    const [view] = await via("valkey-glide").inspect("glide:typed", permit.value);
-    expect(view).toMatchObject({ state: "held", mine: false });
-    expect(view?.nodes.every((node) => node.state === "other" && node.ttl > 10_000)).toBe(true);
-    await permit.release();
-  });
-});
-
-describe("replicaSync through GLIDE, on a primary with a replica", () => {
-  afterEach(() => closeAll());
-
-  /** A primary and a replica that replicates through a fault proxy (to cut the link at will). */
-  async function pair(): Promise<{ primary: RedisNode; replica: RedisNode; link: FaultProxy }> {
-    // Without the default 5 s wait before a diskless full sync: the replica is in sync sooner.
-    const primary = await startRedis({ args: ["--repl-diskless-sync-delay", "0"] });
-    closers.push(() => primary.stop());
-    const link = await FaultProxy.start({ host: primary.host, port: primary.port });
-    closers.push(() => link.close());
-    const replica = await startRedis({ args: ["--replicaof", link.host, String(link.port)] });
-    closers.push(() => replica.stop());
-    // Wait until the replica is in sync (the link is up), as a real deployment would be.
-    for (;;) {
-      const info = String(await respCall(replica, "INFO", "replication"));
-      if (info.includes("master_link_status:up")) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return { primary, replica, link };
-  }
-
-  // Generous: a replica on a busy machine acknowledges within milliseconds, but not always.
-  const synced: RedlockOptions = {
-    replicaSync: { replicas: 1, timeout: 2000 },
-    nodeTimeout: 5000,
-    retryCount: 0,
-  };
-
-  test("a grant counts once the replica has it, and survives a failover to the replica", async () => {
-    const { primary, replica } = await pair();
-    const redlock = new Redlock([await glideRunner([primary])], synced);
-    const lock = await redlock.acquire(["job"], 30_000);
-    // Granted only after WAIT: the replica has the write already.
-    expect(await respCall(replica, "GET", "job")).toBe(lock.value);
-    const extended = await lock.extend(60_000);
-    expect(Number(await respCall(replica, "PTTL", "job"))).toBeGreaterThan(30_000);
-
-    // The failover: the primary is gone, the replica is promoted.
-    await primary.stop();
-    await respCall(replica, "REPLICAOF", "NO", "ONE");
-    for (const runner of [await glideRunner([replica]), ioredisRunner(replica)]) {
-      await expect(
-        new Redlock([runner], { retryCount: 0 }).acquire(["job"], 30_000),
-      ).rejects.toBeInstanceOf(ResourceLockedError);
-    }
-    expect(await respCall(replica, "GET", "job")).toBe(extended.value);
-  });
-
-  test("with the replica cut off, grants are refused and undone, for locks, semaphores and writers", async () => {
-    const { primary, replica, link } = await pair();
-    const runner = await glideRunner([primary]);
-    const redlock = new Redlock([runner], {
-      ...synced,
-      replicaSync: { replicas: 1, timeout: 300 },
-    });
-    link.blackhole(); // the replication stream stops: the replica acknowledges nothing
-    const refusals = await Promise.all(
-      [
-        redlock.acquire(["job"], 30_000),
-        redlock.semaphore("pool", { limit: 2 }).acquire(30_000),
-        redlock.readWriteLock("doc").write(30_000),
-      ].map((granted) =>
-        granted.then(
-          () => undefined,
-          (error: unknown) => error,
-        ),
-      ),
-    );
+primitivesSuite(
+  { describe, test, expect, beforeAll, afterAll, afterEach },
+  {
+    driver: "valkey-glide",
+    label: "GLIDE",
+    prefix: "glide",
+    runner: (node) => glideRunner([node]),
+    ioredisRunner,
+    close: closeAll,
     // The three WAITs share the client's connection, where the server runs them in turn: a
     // later one may pass GLIDE's bound for it (its timeout + 500 ms) before it is answered.
-    for (const error of refusals) {
-      expect(error).toBeInstanceOf(QuorumUnreachableError);
-      expect((error as Error).message).toMatch(
-        /0 of 1 replicas acknowledged the grant|timed out: no reply within 800 ms/,
-      );
-    }
-    await redlock.idle();
-    for (const key of ["job", "pool", "doc"])
-      expect(await respCall(primary, "EXISTS", key)).toBe(0);
-
-    // Once the link is back, the same grants count (given the time to catch up), and the
-    // replica has each of them.
-    link.pass();
-    const caughtUp = new Redlock([runner], synced);
-    const lock = await caughtUp.acquire(["job"], 30_000);
-    const permit = await caughtUp.semaphore("pool", { limit: 2 }).acquire(30_000);
-    const writer = await caughtUp.readWriteLock("doc").write(30_000);
-    expect(await respCall(replica, "GET", "job")).toBe(lock.value);
-    expect(await respCall(replica, "ZCARD", "pool")).toBe(1);
-    expect(await respCall(replica, "HLEN", "doc")).toBe(1);
-    for (const held of [lock, permit, writer]) await held.release();
-  });
-
-  test("grants made at once through one client each count once the replica has them", async () => {
-    const { primary, replica } = await pair();
-    const redlock = new Redlock([await glideRunner([primary])], synced);
-    const resources = ["a", "b", "c", "d", "e"].map((name) => `many:${name}`);
-    const locks = await Promise.all(
-      resources.map((resource) => redlock.acquire([resource], 30_000)),
-    );
-    for (const lock of locks) {
-      expect(await respCall(replica, "GET", lock.resources[0] as string)).toBe(lock.value);
-    }
-    for (const lock of locks) await lock.release();
-  });
-
-  test("a client that reads from the replica still runs scripts and WAIT on the primary", async () => {
-    const { primary, replica } = await pair();
-    // A replica answers neither: it refuses writes (READONLY) and WAIT.
-    await expect(respCall(replica, "WAIT", "1", "100")).rejects.toThrow(/replica/i);
-    const runner = await glideRunner([replica, primary], { readFrom: "preferReplica" });
-    const redlock = new Redlock([runner], synced);
-    const lock = await redlock.acquire(["job"], 30_000);
-    expect(await respCall(replica, "GET", "job")).toBe(lock.value);
-    expect((await lock.release()).outcome).toBe("released");
-  });
-});
+    refusal: /0 of 1 replicas acknowledged the grant|timed out: no reply within 800 ms/,
+    replicaTests({ pair, synced }) {
+      test("a client that reads from the replica still runs scripts and WAIT on the primary", async () => {
+        const { primary, replica } = await pair();
+        // A replica answers neither: it refuses writes (READONLY) and WAIT.
+        await expect(respCall(replica, "WAIT", "1", "100")).rejects.toThrow(/replica/i);
+        const runner = await glideRunner([replica, primary], { readFrom: "preferReplica" });
+        const redlock = new Redlock([runner], synced);
+        const lock = await redlock.acquire(["job"], 30_000);
+        expect(await respCall(replica, "GET", "job")).toBe(lock.value);
+        expect((await lock.release()).outcome).toBe("released");
+      });
+    },
+  },
+);

@@ -47,6 +47,14 @@ export {
   type RedisConformanceNode,
   redisConformanceTarget,
 } from "./conformance";
+export {
+  type PrimitivesMatchers,
+  type PrimitivesTarget,
+  type PrimitivesTestApi,
+  primitivesSuite,
+  type ReplicaPair,
+  type ReplicaSuiteContext,
+} from "./primitives-suite";
 export { type ResolveRedisOptions, resolveRedis, testcontainersFallback } from "./resolve";
 export {
   errorEvents,
