@@ -27,6 +27,7 @@ describe.each(pairs)("a lock taken through %s, seen through %s", (holder, other)
 
   test("inspect: held on every node, mine only with the value, the value never shown", async () => {
     const lock = await redlocks.get(holder)!.acquire(resources, 20_000);
+    await Promise.all(lock.attempts); // every node's vote, not only a quorum's
     const withValue = await redlocks.get(other)!.inspect(resources, lock.value);
     const without = await redlocks.get(other)!.inspect([...resources, `${holder}>${other}:free`]);
     for (const view of withValue) {
@@ -48,6 +49,7 @@ describe.each(pairs)("a lock taken through %s, seen through %s", (holder, other)
 
   test("adopt: the other service extends and releases the holder's lock by its value", async () => {
     const lock = await redlocks.get(holder)!.acquire(resources, 20_000);
+    await Promise.all(lock.attempts);
     const adopted = await redlocks.get(other)!.adopt(resources, lock.value);
     expect(adopted.expiration).toBeGreaterThan(Date.now() + 10_000);
     expect(adopted.expiration).toBeLessThanOrEqual(lock.expiration + 50);
@@ -60,6 +62,8 @@ describe.each(pairs)("a lock taken through %s, seen through %s", (holder, other)
       LockExpiredError,
     );
     const taken = await redlocks.get(holder)!.acquire(resources, 20_000);
+    // Taken at quorum: wait for every node's vote, so no node still answers "gone".
+    await Promise.all(taken.attempts);
     await expect(redlocks.get(other)!.adopt(resources, lock.value)).rejects.toBeInstanceOf(
       ResourceLockedError,
     );

@@ -333,6 +333,8 @@ export function primitivesSuite(api: PrimitivesTestApi, target: PrimitivesTarget
             LockExpiredError,
           );
           const taken = await via(holder).acquire(resources, 20_000);
+          // Taken at quorum: wait for every node's vote, so no node still answers "gone".
+          await Promise.all(taken.attempts);
           await expect(via(other).adopt(resources, lock.value)).rejects.toBeInstanceOf(
             ResourceLockedError,
           );
