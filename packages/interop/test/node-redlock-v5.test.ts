@@ -40,6 +40,7 @@ test("a lock held by node-redlock v5 blocks ours", async () => {
 
 test("a lock held by us blocks node-redlock v5, and v5 cannot release it", async () => {
   const lock = await ours.acquire(["ours:a", "ours:b"], 10_000);
+  await Promise.all(lock.attempts);
   await expect(theirs.acquire(["ours:a"], 10_000)).rejects.toThrow(/quorum/);
   const forged = { ...lock, value: "not-ours", resources: ["ours:a"] };
   await theirs.release(forged).catch(() => {});

@@ -42,7 +42,9 @@ test("a limit of 3 holds across the three drivers; a release through one lets an
   }
   expect((await held[0]!.release()).outcome).toBe("released");
   const next = await semaphore("upstash", "jobs", 3).acquire(20_000);
-  await Promise.all([next, ...held.slice(1)].map((lock) => lock.release()));
+  const released = await Promise.all([next, ...held.slice(1)].map((lock) => lock.release()));
+  // A release is decided at quorum; wait for every node's answer before reading them all.
+  await Promise.all(released.flatMap((result) => result.attempts));
   for (const node of bed.nodes) expect(await respCall(node, "EXISTS", "jobs")).toBe(0);
 });
 

@@ -84,6 +84,8 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     const clients = await Promise.all(urls.map((url) => open(url)));
     const redlock = new Redlock(clients, { retryCount: 0 });
     const lock = await redlock.acquire(["r"], 10_000);
+    // The lock is handed out at quorum; wait for every node's vote before reading them all.
+    await Promise.all(lock.attempts);
     for (const node of nodes) expect(await get(node, "r")).toBe(lock.value);
 
     await expect(redlock.acquire(["r"], 10_000)).rejects.toMatchObject({

@@ -80,6 +80,7 @@ describe.each(flavours)("$label", (flavour: Flavour) => {
     );
     const k = `names:${++counter}`;
     const lock = await redlock.acquire([k], 5000);
+    await Promise.all(lock.attempts);
     for (const node of nodes) expect(await respCall(at(node), "GET", k)).toBe(lock.value);
     await lock.release();
   });
