@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ACQUIRE_SCRIPT, RELEASE_SCRIPT } from "@redlock/core";
+import { ACQUIRE_SCRIPT, RELEASE_SCRIPT } from "@redlock/core/adapter";
 import type { Redis } from "ioredis";
 
 /** How the baseline talks to one node through one client library. */

@@ -1,14 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { createScript, defaultScripts } from "@redlock/core/adapter";
 import { type RedisNode, startRedisNodes, teardownAll } from "@redlock/test-suite/redis";
 import { leakedSecrets, recordingValues, settledOutcome } from "@redlock/testbed";
-import {
-  createBunRunner,
-  createScript,
-  defaultScripts,
-  NodeError,
-  NodeUnreachableError,
-  Redlock,
-} from "../src";
+import { createBunRunner, NodeError, NodeUnreachableError, Redlock } from "../src";
 import { bunClient, closeClients, connectionCount, until } from "./helpers";
 
 const { acquireScript } = defaultScripts;

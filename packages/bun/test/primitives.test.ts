@@ -1,9 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { defaultScripts } from "@redlock/core/adapter";
 import { createIoredisRunner } from "@redlock/ioredis";
 import { type RedisNode, respCall, startRedis, teardownAll } from "@redlock/test-suite/redis";
 import { primitivesSuite } from "@redlock/testbed";
 import { Redis } from "ioredis";
-import { createBunRunner, defaultScripts, type ScriptRunner } from "../src";
+import { createBunRunner, type ScriptRunner } from "../src";
 import { bunClient, closeClients } from "./helpers";
 
 // Semaphores, read-write locks, inspect() and adopt() through Bun's client and through ioredis

@@ -1,14 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { createScript, defaultScripts } from "@redlock/core/adapter";
 import { RedisClient } from "bun";
 import { Redis } from "ioredis";
-import {
-  type BunRedisClient,
-  createBunRunner,
-  createScript,
-  defaultScripts,
-  InvalidArgumentError,
-  Redlock,
-} from "../src";
+import { type BunRedisClient, createBunRunner, InvalidArgumentError, Redlock } from "../src";
 
 const { acquireScript } = defaultScripts;
 

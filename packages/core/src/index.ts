@@ -28,34 +28,7 @@ export { Redlock } from "./redlock";
 export type { ReleaseOutcome, ReleaseResult } from "./release-result";
 export { ReadWriteLock, type ReadWriteSettings, type ReadWriteUsingSettings } from "./rwlock";
 export type { LockScript, RunOptions, ScriptRunner } from "./script-runner";
-export {
-  ACQUIRE_SCRIPT,
-  createScript,
-  defaultScripts,
-  EXTEND_SCRIPT,
-  type LockScripts,
-  RELEASE_SCRIPT,
-  type ScriptOverride,
-  type ScriptOverrides,
-} from "./scripts";
-export {
-  ACQUIRE_GUARDED_SCRIPT,
-  FENCE_SCRIPT,
-  fenceKey,
-  RESERVED_NAMESPACE,
-} from "./scripts-guarded";
-export { ADOPT_SCRIPT, INSPECT_SCRIPT } from "./scripts-inspect";
-export {
-  READ_ACQUIRE_SCRIPT,
-  RW_EXTEND_SCRIPT,
-  RW_RELEASE_SCRIPT,
-  WRITE_ACQUIRE_SCRIPT,
-} from "./scripts-rwlock";
-export {
-  SEMAPHORE_ACQUIRE_SCRIPT,
-  SEMAPHORE_EXTEND_SCRIPT,
-  SEMAPHORE_RELEASE_SCRIPT,
-} from "./scripts-semaphore";
+export type { LockScripts, ScriptOverride, ScriptOverrides } from "./scripts";
 export {
   Semaphore,
   type SemaphoreAcquireSettings,
@@ -72,7 +45,6 @@ export {
   type Settings,
   type UsingSettings,
 } from "./settings";
-export { sha1 } from "./sha1";
 export type { ExecutionResult, ExecutionStats } from "./stats";
 export type { RedlockAbortSignal, UsingContext, UsingRoutine } from "./using";
 export { MAX_DURATION } from "./validate";

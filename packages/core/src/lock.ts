@@ -54,8 +54,11 @@ const asyncDispose: typeof Symbol.asyncDispose =
 
 const NO_ATTEMPTS: ReadonlyArray<Promise<ExecutionStats>> = Object.freeze([]);
 
-/** Passed to the constructor by {@link handleFor}: the handle's binding is set afterwards. */
-const INTERNAL: unique symbol = Symbol("redlock.internal");
+/**
+ * Set by {@link handleFor} for the one `new Lock(…)` it makes, whose binding it sets afterwards;
+ * the constructor clears it.
+ */
+let bindLater = false;
 
 interface Binding {
   readonly state: LockState;
@@ -90,7 +93,8 @@ export function handleFor(
   state: LockState,
   follow = false,
 ): Lock {
-  const lock = new Lock(redlock, resources, value, NO_ATTEMPTS, state.expiration, INTERNAL);
+  bindLater = true;
+  const lock = new Lock(redlock, resources, value, NO_ATTEMPTS, state.expiration);
   bind(lock, { state, generation: follow ? undefined : state.generation, sources: attempts });
   return lock;
 }
@@ -124,10 +128,12 @@ export class Lock implements AsyncDisposable {
     public readonly value: string,
     attempts: ReadonlyArray<Promise<ExecutionStats>>,
     expiration: number,
-    internal?: typeof INTERNAL,
   ) {
     this.#attempts = attempts;
-    if (internal === INTERNAL) return;
+    if (bindLater) {
+      bindLater = false;
+      return;
+    }
     const clock = redlock.clock;
     const deadline = clock.now() + (expiration - clock.wallNow());
     this.#binding = {

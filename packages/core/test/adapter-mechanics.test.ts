@@ -1,6 +1,7 @@
 import { InvalidArgumentError, NodeError, NodeTimeoutError, NodeUnreachableError } from "../src";
 import {
   createScriptRunner,
+  defaultScripts,
   evalShaOrEval,
   isNoScriptError,
   raceReply,
@@ -8,7 +9,6 @@ import {
   type ScriptCommand,
   type ScriptDriver,
 } from "../src/adapter";
-import { defaultScripts } from "../src/scripts";
 
 const LOCK_VALUE = "0123456789abcdef0123456789abcdef";
 const { acquireScript, releaseScript } = defaultScripts;

@@ -1,27 +1,29 @@
 import { runInThisContext } from "node:vm";
 import fc from "fast-check";
 import {
-  ACQUIRE_GUARDED_SCRIPT,
-  ACQUIRE_SCRIPT,
-  defaultScripts,
   drift,
-  EXTEND_SCRIPT,
   ExecutionError,
-  FENCE_SCRIPT,
-  fenceKey,
   InvalidArgumentError,
   type InvalidArgumentReason,
   Lock,
   type LockScript,
   MAX_DURATION,
   quorum,
-  RELEASE_SCRIPT,
   Redlock,
   type ReleaseResult,
   ResourceLockedError,
   type RunOptions,
   type ScriptRunner,
 } from "../src";
+import {
+  ACQUIRE_GUARDED_SCRIPT,
+  ACQUIRE_SCRIPT,
+  defaultScripts,
+  EXTEND_SCRIPT,
+  FENCE_SCRIPT,
+  fenceKey,
+  RELEASE_SCRIPT,
+} from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
 import { CPU_BOUND_TIMEOUT } from "./helpers";
 

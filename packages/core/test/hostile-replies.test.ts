@@ -1,7 +1,6 @@
 import { runInThisContext } from "node:vm";
 import fc from "fast-check";
 import {
-  defaultScripts,
   ExecutionError,
   Lock,
   type LockScript,
@@ -15,6 +14,7 @@ import {
   type ScriptRunner,
   UnexpectedReplyError,
 } from "../src";
+import { defaultScripts } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
 import { CPU_BOUND_TIMEOUT } from "./helpers";
 

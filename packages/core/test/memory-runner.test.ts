@@ -1,4 +1,5 @@
-import { defaultScripts, ScriptNotSupportedError } from "../src";
+import { ScriptNotSupportedError } from "../src";
+import { defaultScripts } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
 
 describe("MemoryRunner", () => {

@@ -1,5 +1,4 @@
 import {
-  fenceKey,
   InvalidArgumentError,
   Lock,
   type LockScript,
@@ -7,6 +6,7 @@ import {
   type RunOptions,
   type ScriptRunner,
 } from "../src";
+import { fenceKey } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
 import { spyRunner } from "./helpers";
 

@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { ACQUIRE_SCRIPT, defaultScripts, EXTEND_SCRIPT, RELEASE_SCRIPT, sha1 } from "../src";
+import {
+  ACQUIRE_SCRIPT,
+  defaultScripts,
+  EXTEND_SCRIPT,
+  RELEASE_SCRIPT,
+  sha1,
+} from "../src/adapter";
 import { CPU_BOUND_TIMEOUT } from "./helpers";
 
 const nodeSha1 = (text: string) => createHash("sha1").update(text, "utf8").digest("hex");

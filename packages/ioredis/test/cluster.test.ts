@@ -1,11 +1,6 @@
+import { defaultScripts } from "@redlock/core/adapter";
 import { type RedisCluster, respCall, startCluster, teardownAll } from "@redlock/testbed";
-import {
-  createIoredisRunner,
-  defaultScripts,
-  NodeError,
-  QuorumUnreachableError,
-  Redlock,
-} from "../src";
+import { createIoredisRunner, NodeError, QuorumUnreachableError, Redlock } from "../src";
 import { closeClients, drivers, eventually, rejection } from "./helpers";
 
 let cluster: RedisCluster;

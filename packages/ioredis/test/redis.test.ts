@@ -1,3 +1,4 @@
+import { createScript, defaultScripts } from "@redlock/core/adapter";
 import {
   type FaultProxy,
   type RedisNode,
@@ -10,8 +11,6 @@ import {
 } from "@redlock/testbed";
 import {
   createIoredisRunner,
-  createScript,
-  defaultScripts,
   NodeError,
   NodeTimeoutError,
   NodeUnreachableError,

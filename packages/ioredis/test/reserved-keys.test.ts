@@ -1,3 +1,4 @@
+import { defaultScripts, fenceKey } from "@redlock/core/adapter";
 import {
   type RedisCluster,
   type RedisNode,
@@ -9,8 +10,6 @@ import {
 } from "@redlock/testbed";
 import {
   createIoredisRunner,
-  defaultScripts,
-  fenceKey,
   NodeError,
   NodeRestartedError,
   QuorumUnreachableError,

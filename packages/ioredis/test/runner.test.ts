@@ -1,8 +1,8 @@
+import { defaultScripts } from "@redlock/core/adapter";
 import type { Cluster as Cluster6, Redis as Redis6 } from "ioredis";
 import type { Cluster as Cluster5, Redis as Redis5 } from "ioredis-5";
 import {
   createIoredisRunner,
-  defaultScripts,
   InvalidArgumentError,
   type IoredisClient,
   NodeError,

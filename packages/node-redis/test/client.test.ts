@@ -1,3 +1,4 @@
+import { createScript, defaultScripts } from "@redlock/core/adapter";
 import {
   type FaultProxy,
   type RedisNode,
@@ -9,8 +10,6 @@ import {
 import { RESP_TYPES } from "redis";
 import {
   createNodeRedisRunner,
-  createScript,
-  defaultScripts,
   NodeError,
   type NodeRedisClient,
   NodeTimeoutError,

@@ -1,7 +1,7 @@
+import { defaultScripts } from "@redlock/core/adapter";
 import { type RedisCluster, respCall, startCluster, teardownAll } from "@redlock/testbed";
 import {
   createNodeRedisRunner,
-  defaultScripts,
   NodeError,
   type NodeRedisCluster,
   NodeTimeoutError,

@@ -1,5 +1,6 @@
+import { fenceKey } from "@redlock/core/adapter";
 import { type RedisNode, respCall, startRedis, teardownAll } from "@redlock/testbed";
-import { fenceKey, NodeError, QuorumUnreachableError, Redlock } from "../src";
+import { NodeError, QuorumUnreachableError, Redlock } from "../src";
 import { at, connected, type Flavour, flavours } from "./helpers";
 
 let node: RedisNode;

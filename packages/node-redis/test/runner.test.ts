@@ -1,11 +1,11 @@
 import { inspect } from "node:util";
 import { Redlock as CoreRedlock } from "@redlock/core";
+import { defaultScripts } from "@redlock/core/adapter";
 import * as redis6 from "redis";
 import * as redis4 from "redis-4";
 import * as redis5 from "redis-5";
 import {
   createNodeRedisRunner,
-  defaultScripts,
   InvalidArgumentError,
   NodeError,
   type NodeRedisClient,

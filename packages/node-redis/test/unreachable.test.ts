@@ -1,10 +1,10 @@
+import { defaultScripts } from "@redlock/core/adapter";
 import { getFreePort, startRedis, teardownAll } from "@redlock/testbed";
 import * as redis6 from "redis";
 import * as redis4 from "redis-4";
 import * as redis5 from "redis-5";
 import {
   createNodeRedisRunner,
-  defaultScripts,
   type NodeError,
   type NodeRedisClient,
   NodeUnreachableError,

@@ -1,4 +1,5 @@
-import { defaultScripts, type ScriptRunner } from "@redlock/core";
+import type { ScriptRunner } from "@redlock/core";
+import { defaultScripts } from "@redlock/core/adapter";
 import { PROMPT_MS, type SuiteContext, settle, within } from "./context";
 
 const { acquireScript, releaseScript } = defaultScripts;

@@ -1,4 +1,4 @@
-import { defaultScripts } from "@redlock/core";
+import { defaultScripts } from "@redlock/core/adapter";
 import { describeError, type SuiteContext } from "./context";
 import type { ConformanceCluster } from "./types";
 

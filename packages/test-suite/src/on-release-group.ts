@@ -1,4 +1,5 @@
-import { defaultScripts, Redlock, type ScriptRunner } from "@redlock/core";
+import { Redlock, type ScriptRunner } from "@redlock/core";
+import { defaultScripts } from "@redlock/core/adapter";
 import { eventually, SETTLE_MS, type SuiteContext, settle, WAKE_MS, within } from "./context";
 import type { ConformanceNode } from "./types";
 

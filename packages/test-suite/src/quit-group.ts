@@ -1,4 +1,4 @@
-import { defaultScripts } from "@redlock/core";
+import { defaultScripts } from "@redlock/core/adapter";
 import { eventually, SETTLE_MS, type SuiteContext, settle, within } from "./context";
 
 const { acquireScript } = defaultScripts;

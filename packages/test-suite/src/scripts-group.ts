@@ -1,4 +1,4 @@
-import { defaultScripts } from "@redlock/core";
+import { defaultScripts } from "@redlock/core/adapter";
 import type { SuiteContext } from "./context";
 
 const { acquireScript, extendScript, releaseScript } = defaultScripts;

@@ -22,9 +22,10 @@ function loadedModules(file: string): string[] {
   return [...external].sort();
 }
 
-test("the root entry loads nothing but @redlock/core: no Node built-ins", () => {
-  expect(loadedModules("index.js")).toEqual(["@redlock/core"]);
-  expect(loadedModules("index.cjs")).toEqual(["@redlock/core"]);
+test("the root entry loads nothing but @redlock/core and its adapter entry: no Node built-ins", () => {
+  for (const file of ["index.js", "index.cjs"]) {
+    expect(loadedModules(file)).toEqual(["@redlock/core", "@redlock/core/adapter"]);
+  }
 });
 
 test("the redis entry is the Node-only one", () => {

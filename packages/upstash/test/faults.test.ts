@@ -3,9 +3,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { Redlock as CoreRedlock } from "@redlock/core";
+import { createScript } from "@redlock/core/adapter";
 import { teardownAll } from "@redlock/testbed";
 import {
-  createScript,
   createUpstashRunner,
   type ExecutionError,
   type NodeError,

@@ -2,14 +2,13 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { releaseChannel } from "@redlock/core/adapter";
+import { RELEASE_SCRIPT, releaseChannel } from "@redlock/core/adapter";
 import { type BridgeRequest, teardownAll, type UpstashBridge } from "@redlock/testbed";
 import {
   createUpstashRunner,
   InvalidArgumentError,
   NodeError,
   NodeTimeoutError,
-  RELEASE_SCRIPT,
   Redlock,
   type RedlockOptions,
   type ScriptRunner,

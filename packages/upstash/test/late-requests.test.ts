@@ -1,7 +1,7 @@
+import { defaultScripts } from "@redlock/core/adapter";
 import { teardownAll } from "@redlock/testbed";
 import {
   createUpstashRunner,
-  defaultScripts,
   NodeTimeoutError,
   QuorumUnreachableError,
   Redlock,

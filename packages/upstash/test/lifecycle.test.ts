@@ -1,12 +1,7 @@
 import { Redlock as CoreRedlock } from "@redlock/core";
+import { sha1 } from "@redlock/core/adapter";
 import { teardownAll } from "@redlock/testbed";
-import {
-  createUpstashRunner,
-  InvalidArgumentError,
-  Redlock,
-  ResourceLockedError,
-  sha1,
-} from "../src";
+import { createUpstashRunner, InvalidArgumentError, Redlock, ResourceLockedError } from "../src";
 import {
   allVotes,
   call,

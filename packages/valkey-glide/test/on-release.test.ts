@@ -1,3 +1,4 @@
+import { defaultScripts } from "@redlock/core/adapter";
 import {
   type RedisNode,
   respCall,
@@ -5,7 +6,7 @@ import {
   startRedis,
   teardownAll,
 } from "@redlock/test-suite/redis";
-import { createValkeyGlideRunner, defaultScripts, type GlideClientLike, NodeError } from "../src";
+import { createValkeyGlideRunner, type GlideClientLike, NodeError } from "../src";
 import { closeClients, glideClient, glideCluster, rejection } from "./helpers";
 
 afterEach(() => closeClients());

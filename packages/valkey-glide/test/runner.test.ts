@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
+import { defaultScripts } from "@redlock/core/adapter";
 import { type RedisNode, respCall, startRedis, teardownAll } from "@redlock/test-suite/redis";
 import {
   createValkeyGlideRunner,
-  defaultScripts,
   type GlideClientLike,
   InvalidArgumentError,
   type LockScript,

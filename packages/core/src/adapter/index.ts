@@ -1,5 +1,31 @@
 export { MAX_TIMER_DELAY } from "../internal/timers";
-export { releaseChannel } from "../scripts";
+export {
+  ACQUIRE_SCRIPT,
+  createScript,
+  defaultScripts,
+  EXTEND_SCRIPT,
+  RELEASE_SCRIPT,
+  releaseChannel,
+} from "../scripts";
+export {
+  ACQUIRE_GUARDED_SCRIPT,
+  FENCE_SCRIPT,
+  fenceKey,
+  RESERVED_NAMESPACE,
+} from "../scripts-guarded";
+export { ADOPT_SCRIPT, INSPECT_SCRIPT } from "../scripts-inspect";
+export {
+  READ_ACQUIRE_SCRIPT,
+  RW_EXTEND_SCRIPT,
+  RW_RELEASE_SCRIPT,
+  WRITE_ACQUIRE_SCRIPT,
+} from "../scripts-rwlock";
+export {
+  SEMAPHORE_ACQUIRE_SCRIPT,
+  SEMAPHORE_EXTEND_SCRIPT,
+  SEMAPHORE_RELEASE_SCRIPT,
+} from "../scripts-semaphore";
+export { sha1 } from "../sha1";
 export {
   evalShaOrEval,
   isNoScriptError,
