@@ -54,6 +54,8 @@ describe.each(pairs)("a lock taken through %s, seen through %s", (holder, other)
     expect(adopted.expiration).toBeGreaterThan(Date.now() + 10_000);
     expect(adopted.expiration).toBeLessThanOrEqual(lock.expiration + 50);
     const extended = await adopted.extend(60_000);
+    // Decided at quorum: wait for every node's answer before reading them all.
+    await Promise.all(extended.attempts);
     for (const node of bed.nodes) {
       expect(Number(await respCall(node, "PTTL", resources[0]!))).toBeGreaterThan(30_000);
     }

@@ -79,6 +79,8 @@ test("outcome words: a second release says already-released, an extend after it 
 
 test("a frozen lock is refused before any I/O; its keys keep their TTL", async () => {
   const lock = await redlock.acquire(["h:frozen"], 5000);
+  // Decided at quorum: wait for every node's answer before reading them all.
+  await Promise.all(lock.attempts);
   Object.freeze(lock);
   const before = await pttl("h:frozen");
   await expect(lock.extend(60_000)).rejects.toBeInstanceOf(InvalidArgumentError);
@@ -131,6 +133,7 @@ test("durations node-redlock v5 accepts: Math.floor(Number.MAX_SAFE_INTEGER / 10
   const forever = Math.floor(Number.MAX_SAFE_INTEGER / 10);
   const lock = await redlock.acquire(["h:forever"], forever);
   expect(lock.remainingTime()).toBeGreaterThan(2 ** 31);
+  await Promise.all(lock.attempts);
   const ttls = await pttl("h:forever");
   for (const ttl of ttls) expect(ttl).toBeGreaterThan(2 ** 31);
   const extended = await lock.extend(forever);

@@ -194,6 +194,8 @@ describe("@upstash/redis 1.39: waiters are woken by releases", () => {
     }
     const lock = await pending;
     expect(lock.attempts).toHaveLength(2);
+    // Granted at quorum: wait for every database's vote before reading them all.
+    await Promise.all(lock.attempts);
     for (const { node } of databases) expect(await call(node, "GET", "shared")).toBe(lock.value);
     await lock.release();
   }, 30_000);
