@@ -123,6 +123,19 @@ export function closeClient(client: { destroy?(): unknown; disconnect?(): unknow
 /** Command options that keep replies as the server sent them (no RESP3 type mapping). */
 export const RAW_REPLIES: NodeRedisCommandOptions = Object.freeze({ typeMapping: {} });
 
+/**
+ * The options script calls need on `client`: {@link RAW_REPLIES} when the client maps reply types
+ * (redis 5 and 6 `commandOptions.typeMapping` or `withTypeMapping()`), none otherwise. Passing
+ * options costs a measurable share of a call in the driver, so a client decoding replies the
+ * default way gets none.
+ */
+export function replyOptions(client: object): NodeRedisCommandOptions | undefined {
+  const options = (client as { _commandOptions?: { typeMapping?: unknown } })._commandOptions;
+  const mapping = options?.typeMapping;
+  if (mapping === undefined || mapping === null) return undefined;
+  return typeof mapping === "object" && Object.keys(mapping).length === 0 ? undefined : RAW_REPLIES;
+}
+
 /** `EVALSHA sha1` or `EVAL source`, then `numkeys`, the keys (with the client's prefix) and the arguments, as strings. */
 export function scriptCommand(
   verb: ScriptCommand,

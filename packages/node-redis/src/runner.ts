@@ -19,6 +19,7 @@ import {
   type NodeRedisCommandOptions,
   nodeName,
   RAW_REPLIES,
+  replyOptions,
   scriptCommand,
 } from "./client";
 import { releaseSubscriber } from "./subscriber";
@@ -71,8 +72,9 @@ export function createNodeRedisRunner(
     );
   }
   const cluster = isCluster(client);
+  const replies = replyOptions(client);
   // A cluster routes by the first key; the server rejects keys from different hash slots.
-  const send = (args: string[], opts: NodeRedisCommandOptions) =>
+  const send = (args: string[], opts: NodeRedisCommandOptions | undefined) =>
     cluster ? client.sendCommand(args[3], false, args, opts) : client.sendCommand(args, opts);
   // redis 5 and 6 hand out `Object.create(client)`, whose listeners cannot all be removed safely:
   // removing the last one gives the wrapper an event table the client never emits on.
@@ -88,7 +90,7 @@ export function createNodeRedisRunner(
     send: (verb, script, keys, args, call) =>
       send(
         scriptCommand(verb, verb === "EVAL" ? script.source : script.sha1, keys, args, prefix),
-        call ? { abortSignal: call.signal, typeMapping: {} } : RAW_REPLIES,
+        call ? { abortSignal: call.signal, typeMapping: {} } : replies,
       ),
     ready: () => !cluster && client.isReady === true,
     // node-redis rejects commands on a client that is not open with "The client is closed",
