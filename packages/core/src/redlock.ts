@@ -28,7 +28,7 @@ import {
   type ReleaseDetail,
   releaseVote,
 } from "./internal/replies";
-import { maxAttempts, raceSignal, retryDelay } from "./internal/retry";
+import { maxAttempts, RetrySchedule, raceSignal, retryDelay } from "./internal/retry";
 import { sleep } from "./internal/timers";
 import { handleFor, isCurrent, type Lock, type LockState, lockState } from "./lock";
 import type { ReleaseResult } from "./release-result";
@@ -338,6 +338,7 @@ export class Redlock extends TypedEmitter {
     const timeout = Math.min(s.nodeTimeout, duration - driftMs);
     const fencing = options.fencing === true;
     const budget = maxAttempts(s.retryCount);
+    const schedule = new RetrySchedule(s, giveUpAt);
     const handoff = this.#handoff;
 
     let waiter: Waiter | undefined;
@@ -363,24 +364,18 @@ export class Redlock extends TypedEmitter {
           }
         }
       }
-      // Tries that used up the retry budget (the first one counts), and when the next is due.
-      let used = 1;
-      let scheduled = true;
-      let nextAt = Number.POSITIVE_INFINITY;
       if (taken && waiter && options.acquireTimeout === undefined) {
         // The waiter the lock was handed to here took it: a try now would fail. Wait in line
         // for its release (or the first scheduled retry), as a failed first try would have.
         handoff.attempting(waiter);
-        nextAt = clock.now() + retryDelay(s);
-        let reason: WakeReason;
+        const now = clock.now();
         try {
-          reason = await handoff.sleep(waiter, nextAt - clock.now(), signal);
+          schedule.handedOverWoke(
+            await handoff.sleep(waiter, schedule.handedOver(now) - now, signal),
+          );
         } catch {
           throw aborted(names, attempts, signal);
         }
-        // A try on schedule uses up the first retry; one brought forward by a release is free.
-        scheduled = reason === "timer";
-        used = scheduled ? 1 : 0;
       }
       for (;;) {
         let value: string;
@@ -399,16 +394,7 @@ export class Redlock extends TypedEmitter {
           start = clock.now();
           holders = new Set<number>();
           attempt = primitive
-            ? this.#attempt(
-                primitive.acquireScript,
-                keys,
-                [value, duration, ...primitive.acquireArgs],
-                timeout,
-                primitive.acquireVote,
-                undefined,
-                holders,
-                primitive.quorum,
-              )
+            ? this.#requestPrimitive(primitive, keys, value, duration, timeout, holders)
             : this.#requestGrant(keys, value, duration, fencing, timeout, holders);
         }
         let decision: Attempt<number>;
@@ -425,25 +411,11 @@ export class Redlock extends TypedEmitter {
         // Made only when thrown: under contention most failed attempts are followed by another.
         let error: () => ExecutionError;
         if (decision.granted) {
-          let fencingToken: number | undefined;
-          let fenceError: ExecutionError | undefined;
-          if (fencing) {
-            // Read-max-then-write-back: the granted quorum reported its counters; record one more
-            // than their maximum on a majority before the lock is handed out, so every later
-            // quorum (which intersects this majority) reads at least this token.
-            fencingToken = Math.max(0, ...decision.details) + 1;
-            const left = validity(duration, clock.now() - start, s.driftFactor);
-            fenceError =
-              left > 0
-                ? await this.#recordToken(
-                    names,
-                    keys,
-                    fencingToken,
-                    Math.min(s.nodeTimeout, left),
-                    attempts,
-                  )
-                : undefined;
-          }
+          const fencingToken = fencing ? Math.max(0, ...decision.details) + 1 : undefined;
+          const fenceError =
+            fencingToken === undefined
+              ? undefined
+              : await this.#fence(names, keys, fencingToken, duration, start, s, attempts);
           const left = validity(duration, clock.now() - start, s.driftFactor);
           if (left > 0 && !fenceError) {
             acquired = true;
@@ -480,10 +452,7 @@ export class Redlock extends TypedEmitter {
         }
 
         const now = clock.now();
-        if (scheduled) {
-          if (used >= budget) throw error();
-          nextAt = now + retryDelay(s);
-        }
+        if (!schedule.refused(now)) throw error();
         // Listen for releases when a lock held elsewhere is what denied the quorum.
         const heldElsewhere =
           decision.conflicts >
@@ -496,12 +465,8 @@ export class Redlock extends TypedEmitter {
         }
         // Sleep until the next scheduled retry, the holder's TTL, acquireTimeout or a release
         // announcement, whichever comes first.
-        const ttlAt = decision.holderTtl > 0 ? now + decision.holderTtl + 1 : Infinity;
-        const wakeAt = Math.min(nextAt, ttlAt, giveUpAt);
-        if (wakeAt === giveUpAt && !(waiter && handoff.enabled) && now + 1 < giveUpAt) {
-          // No announcement can bring a try forward before acquireTimeout: give up now.
-          throw error();
-        }
+        const wakeAt = schedule.wakeAt(now, decision.holderTtl, !!waiter && handoff.enabled);
+        if (wakeAt === undefined) throw error();
         let reason: WakeReason = "timer";
         if (wakeAt > now) {
           try {
@@ -512,11 +477,7 @@ export class Redlock extends TypedEmitter {
             throw aborted(names, attempts, signal);
           }
         }
-        if (reason === "timer" && wakeAt === giveUpAt && wakeAt < nextAt) throw error();
-        // Only a try made on schedule uses up a retry; one brought forward by a release or by
-        // the holder's TTL running out does not.
-        scheduled = reason === "timer" && wakeAt === nextAt;
-        if (scheduled) used++;
+        if (!schedule.woke(reason, wakeAt)) throw error();
       }
     } finally {
       if (waiter) handoff.leave(waiter, acquired);
@@ -1056,6 +1017,47 @@ export class Redlock extends TypedEmitter {
   }
 
   /** Write a fencing token back to a majority; resolves with an error when too few nodes took it. */
+  /** One try of a semaphore's or read-write lock's acquire script, decided at its own quorum. */
+  #requestPrimitive(
+    primitive: Primitive,
+    keys: readonly string[],
+    value: string,
+    duration: number,
+    timeout: number,
+    holders: Set<number>,
+  ): Attempt<number> {
+    return this.#attempt(
+      primitive.acquireScript,
+      keys,
+      [value, duration, ...primitive.acquireArgs],
+      timeout,
+      primitive.acquireVote,
+      undefined,
+      holders,
+      primitive.quorum,
+    );
+  }
+
+  /**
+   * Read-max-then-write-back: the granted quorum reported its counters, and `token` is one more
+   * than their maximum; record it on a majority before the lock is handed out, so every later
+   * quorum (which intersects this majority) reads at least this token. Nothing is recorded once
+   * no validity is left (the caller then fails with `LockExpiredError`).
+   */
+  #fence(
+    names: string[],
+    keys: readonly string[],
+    token: number,
+    duration: number,
+    start: number,
+    s: Readonly<Settings>,
+    attempts: StatsSource[],
+  ): Promise<ExecutionError | undefined> | undefined {
+    const left = validity(duration, this.clock.now() - start, s.driftFactor);
+    if (left <= 0) return undefined;
+    return this.#recordToken(names, keys, token, Math.min(s.nodeTimeout, left), attempts);
+  }
+
   async #recordToken(
     names: readonly string[],
     keys: readonly string[],
