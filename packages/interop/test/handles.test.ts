@@ -95,6 +95,7 @@ test("a frozen lock is refused before any I/O; its keys keep their TTL", async (
 
 test("extending a lock whose keys vanished is LockExpiredError, not ResourceLockedError", async () => {
   const lock = await redlock.acquire(["h:gone"], 5000);
+  await Promise.all(lock.attempts);
   await Promise.all(bed.nodes.map((node) => respCall(node, "DEL", "h:gone")));
   const error = await lock.extend(5000).catch((caught: Error) => caught);
   expect(error).toBeInstanceOf(LockExpiredError);
@@ -105,6 +106,7 @@ test("extending a lock whose keys vanished is LockExpiredError, not ResourceLock
 
 test("extending a lock another holder took is ResourceLockedError", async () => {
   const lock = await redlock.acquire(["h:taken"], 5000);
+  await Promise.all(lock.attempts);
   await Promise.all(bed.nodes.map((node) => respCall(node, "SET", "h:taken", "someone-else")));
   await expect(lock.extend(5000)).rejects.toBeInstanceOf(ResourceLockedError);
   await Promise.all(bed.nodes.map((node) => respCall(node, "DEL", "h:taken")));
