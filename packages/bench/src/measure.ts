@@ -79,9 +79,14 @@ export class UncontendedRun {
         }),
       );
       this.#failures = 0;
+      // One full collection before the first measured slice, so the run does not start with
+      // another contender's garbage. Not before every slice: a forced full collection every few
+      // dozen milliseconds is a condition no application runs under, and each one shrinks V8's
+      // young generation, which then charges every library in proportion to what it keeps in
+      // flight (the interleaved random order spreads ordinary garbage evenly instead).
+      collectGarbage();
     }
     await this.client.idle();
-    collectGarbage();
 
     const redisBefore = await redisCpuSeconds(this.admins);
     const cpuBefore = process.cpuUsage();
