@@ -22,6 +22,7 @@ import {
   settleWithin,
   UncontendedRun,
 } from "./measure";
+import { type MixedRow, measureMixed } from "./mixed";
 import { type Mode, planFor } from "./plan";
 import {
   evaluateTargets,
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   const soak: SoakReport[] = [];
   const semaphores: SemaphoreRow[] = [];
+  const mixed: MixedRow[] = [];
   const unavailable: Partial<Record<ContenderId, string>> = {};
   let bridgeHost: ChildProcess | undefined;
 
@@ -307,6 +309,26 @@ async function main(): Promise<void> {
       }
     }
 
+    if (!unavailable["ours-upstash"]) {
+      for (const nodes of plan.contendedTopologies) {
+        const topology = topologies.get(nodes)!;
+        const row = await measureMixed({
+          workerPath: WORKER,
+          endpoints: topology.endpoints,
+          admins: topology.admins,
+          nodes,
+          key: `bench:mixed:${nodes}`,
+          workers: plan.contendedWorkers,
+          holdMs: plan.holdMs,
+          windowMs: plan.contendedMs,
+        });
+        mixed.push(row);
+        log(
+          `${((nowNs() - started) / 1e9).toFixed(0).padStart(4)}s  mixed ${nodes}n             ioredis/node-redis/upstash acquisitions ${row.acquisitions.join("/")}, ${Math.round(row.handoffsPerSec)} hand-offs/s, failed ${row.failed}, ME ${row.meViolations}`,
+        );
+      }
+    }
+
     const one = topologies.get(1)!;
     const soaks = only(plan.soakOnly).map(async (id) => {
       const cycles = id === "ours-upstash" ? plan.soakCyclesUpstash : plan.soakCycles;
@@ -348,7 +370,8 @@ async function main(): Promise<void> {
     summary,
     soak,
     semaphores,
-    targets: evaluateTargets(summary, samples, soak, plan, unavailable),
+    mixed,
+    targets: evaluateTargets(summary, samples, soak, plan, unavailable, mixed),
   };
   const text = markdown(report);
   const outDir =

@@ -256,7 +256,8 @@ class Worker {
 
 export interface ContendedOptions {
   workerPath: string;
-  contender: ContenderId;
+  /** One contender for every process, or one per process (a mixed deployment). */
+  contender: ContenderId | readonly ContenderId[];
   endpoints: Endpoints;
   admins: readonly Redis[];
   key: string;
@@ -277,7 +278,10 @@ export async function measureContended(options: ContendedOptions): Promise<Measu
     workers.forEach((worker, proc) => {
       const job: ContendJob = {
         type: "contend",
-        contender: options.contender,
+        contender:
+          typeof options.contender === "string"
+            ? options.contender
+            : (options.contender[proc] as ContenderId),
         endpoints: options.endpoints,
         key: options.key,
         proc,
@@ -296,9 +300,20 @@ export async function measureContended(options: ContendedOptions): Promise<Measu
     );
     const redisCpu = (await redisCpuSeconds(options.admins)) - redisBefore;
     const analysis = analyzeContended(results, startAt, endAt, perProc);
+    // Acquisitions per process within the window (`acqProc0`, `acqProc1`, …).
+    const perProcess: Metrics = {};
+    for (const result of results) {
+      let count = 0;
+      for (let i = 2; i < result.holds.length; i += 4) {
+        const enter = result.holds[i]!;
+        if (enter >= startAt && enter <= endAt) count++;
+      }
+      perProcess[`acqProc${result.proc}`] = count;
+    }
     return {
       metrics: {
         ...analysis,
+        ...perProcess,
         redisCpuUsPerAcq: (redisCpu * 1e6) / analysis.acquisitions!,
       },
       errors: [...new Set(results.flatMap((result) => result.errors))].slice(0, 5),

@@ -7,6 +7,7 @@ import {
   OURS_WAITING_TEXT,
 } from "./contenders";
 import type { Metrics, SoakReport } from "./measure";
+import { fairShares, type MixedRow, mixedTable } from "./mixed";
 import type { Plan } from "./plan";
 import { type SemaphoreRow, semaphoreTable } from "./semaphore";
 import { median, ratio } from "./stats";
@@ -59,6 +60,8 @@ export interface Report {
   soak: SoakReport[];
   /** The semaphore comparison (absent in results written before it existed). */
   semaphores?: SemaphoreRow[];
+  /** The mixed deployment (absent in results written before it existed). */
+  mixed?: MixedRow[];
   targets: TargetRow[];
 }
 
@@ -308,6 +311,7 @@ export function evaluateTargets(
   soak: readonly SoakReport[],
   plan: Plan,
   unavailable: Partial<Record<ContenderId, string>>,
+  mixed: readonly MixedRow[] = [],
 ): TargetRow[] {
   const rows: TargetRow[] = [];
   const add = (
@@ -468,6 +472,20 @@ export function evaluateTargets(
       (v) => v <= 0,
     );
   }
+  if (mixed.length > 0) {
+    const least = mixed.map((row) => Math.min(...fairShares(row)));
+    rows.push({
+      target:
+        "Mixed deployment (one process per driver: ioredis, node-redis, Upstash), 1 and 3 nodes: every driver's share of acquisitions ≥ 0.5× its fair share",
+      library: "@redlock/ioredis, @redlock/node-redis, @redlock/upstash (REST bridge)",
+      measured: mixed
+        .map(
+          (row, i) => `${row.nodes}n: ${row.acquisitions.join("/")}, least ${num(least[i]!, 2)}×`,
+        )
+        .join(" · "),
+      met: least.every((share) => share >= 0.5),
+    });
+  }
   return rows;
 }
 
@@ -570,6 +588,7 @@ export function markdown(report: Report): string {
     soakTable(report),
   ];
   if (report.semaphores?.length) sections.push("", ...semaphoreTable(report.semaphores));
+  if (report.mixed?.length) sections.push("", ...mixedTable(report.mixed));
   const errors = report.summary.filter((c) => c.errors.length > 0);
   if (errors.length > 0) {
     sections.push(
