@@ -102,6 +102,7 @@ export class Attempt<D> implements Decision<D> {
   #stats: Promise<ExecutionStats> | undefined;
   #settleStats: ((stats: ExecutionStats) => void) | undefined;
   readonly #deadline: Deadline;
+  readonly #box: { attempt: Attempt<D> | undefined };
 
   constructor(options: AttemptOptions<D>) {
     this.#options = options;
@@ -118,6 +119,11 @@ export class Attempt<D> implements Decision<D> {
     // all run out of time together. It is also the runners' `RunOptions`: its signal (made only
     // if a runner reads it) tells them to stop waiting.
     this.#deadline = options.deadlines.deadline(options.timeout, () => this.#expire());
+    // A driver keeps the callbacks of a request until it settles, which for a frozen node can be
+    // long after every vote is counted: they reach this attempt through a box emptied then, so a
+    // request stuck in a driver's queue retains a few bytes, not the attempt and its arguments.
+    const box: { attempt: Attempt<D> | undefined } = { attempt: this };
+    this.#box = box;
     for (let node = 0; node < count; node++) {
       let reply: Promise<unknown>;
       try {
@@ -132,13 +138,31 @@ export class Attempt<D> implements Decision<D> {
       } catch (error) {
         reply = Promise.reject(error);
       }
-      const confirm = options.confirm;
-      if (confirm) reply = reply.then((value) => confirm(node, value));
-      reply.then(
-        (value) => this.#reply(node, value),
-        (error: unknown) => this.#failed(node, error),
-      );
+      Attempt.#watch(reply, box, node, options.confirm);
     }
+  }
+
+  /**
+   * Count `node`'s reply when it comes. Static, so the callbacks close over the box and the
+   * node's index only (closures made in the constructor would share its scope, `this` included).
+   */
+  static #watch<D>(
+    reply: Promise<unknown>,
+    box: { attempt: Attempt<D> | undefined },
+    node: number,
+    confirm: AttemptOptions<D>["confirm"],
+  ): void {
+    if (confirm) reply = reply.then((value) => confirm(node, value));
+    reply.then(
+      (value) => {
+        const attempt = box.attempt;
+        if (attempt) attempt.#reply(node, value);
+      },
+      (error: unknown) => {
+        const attempt = box.attempt;
+        if (attempt) attempt.#failed(node, error);
+      },
+    );
   }
 
   /** Details of the votes for so far, in node order. */
@@ -253,6 +277,7 @@ export class Attempt<D> implements Decision<D> {
       else if (this.#votesAgainst > count - this.#quorum) this.#decide(false);
     }
     if (this.pending === 0) {
+      this.#box.attempt = undefined;
       this.#deadline.release();
       this.#watchers = undefined;
       this.#settleStats?.(this.#buildStats());

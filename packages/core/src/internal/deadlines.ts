@@ -24,7 +24,7 @@ export class Deadline implements RunOptions {
   #controller: AbortController | undefined;
   readonly #owner: Deadlines;
   readonly #queue: Queue;
-  readonly #onExpire: () => void;
+  #onExpire: (() => void) | undefined;
 
   /** Monotonic time at which it expires. */
   readonly at: number;
@@ -54,6 +54,8 @@ export class Deadline implements RunOptions {
   release(): void {
     if (this.status !== ACTIVE) return;
     this.status = RELEASED;
+    // A runner may hold on to its RunOptions until its request settles: let go of the request.
+    this.#onExpire = undefined;
     this.#unlink();
     this.#owner.settled();
   }
@@ -65,7 +67,9 @@ export class Deadline implements RunOptions {
     this.#unlink();
     this.#owner.settled();
     this.#controller?.abort(deadlineError());
-    this.#onExpire();
+    const onExpire = this.#onExpire;
+    this.#onExpire = undefined;
+    onExpire?.();
   }
 
   #unlink(): void {
