@@ -23,11 +23,6 @@ export interface LockState {
   released: boolean;
   /** Nodes (by index) that granted the lock or an extension: a release waits for each of them. */
   readonly holders: Set<number>;
-  /**
-   * The attempt that granted the lock: a node that has not answered it yet may still come to hold
-   * the keys, so a release waits for those nodes too.
-   */
-  readonly grant?: { unvoted(): readonly number[] } | undefined;
   /** The fencing token, when the lock was acquired with `fencing: true`. */
   readonly fencingToken?: number;
   /** What kind of hold this is, when not a plain lock (a semaphore's permits). */

@@ -277,17 +277,7 @@ export class Redlock extends TypedEmitter {
         if (decision.granted) {
           const left = validity(duration, this.clock.now() - start, s.driftFactor);
           if (left > 0) {
-            return this.#granted(
-              names,
-              value,
-              [attempt],
-              start,
-              duration,
-              driftMs,
-              left,
-              holders,
-              attempt,
-            );
+            return this.#granted(names, value, [attempt], start, duration, driftMs, left, holders);
           }
         }
         return this.#acquire(names, keys, duration, options, s, driftMs, first);
@@ -306,7 +296,6 @@ export class Redlock extends TypedEmitter {
     driftMs: number,
     left: number,
     holders: Set<number>,
-    grant: Attempt<number>,
     fencingToken?: number,
     primitive?: Primitive,
   ): Lock {
@@ -317,7 +306,6 @@ export class Redlock extends TypedEmitter {
       generation: 0,
       released: false,
       holders,
-      grant,
       fencingToken,
       ...(primitive ? { primitive } : {}),
     };
@@ -440,7 +428,6 @@ export class Redlock extends TypedEmitter {
               driftMs,
               left,
               holders,
-              attempt,
               fencingToken,
               primitive,
             );
@@ -700,16 +687,13 @@ export class Redlock extends TypedEmitter {
     waited: boolean,
   ): Attempt<ReleaseDetail> {
     const primitive = state.primitive;
-    // The nodes holding the keys, and those that have not answered the grant yet (they may).
-    const unvoted = state.grant?.unvoted();
-    const awaitNodes = unvoted?.length ? new Set([...state.holders, ...unvoted]) : state.holders;
     const attempt = this.#attempt(
       primitive?.releaseScript ?? this.scripts.releaseScript,
       keys,
       primitive ? [value, ...primitive.releaseArgs] : [value],
       timeout,
       releaseVote(keys.length),
-      awaitNodes,
+      state.holders,
     );
     if (waited) {
       const handoff = this.#handoff;

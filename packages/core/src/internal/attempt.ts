@@ -165,14 +165,6 @@ export class Attempt<D> implements Decision<D> {
     );
   }
 
-  /** The nodes that have not answered yet (nor timed out). */
-  unvoted(): number[] {
-    const out: number[] = [];
-    const kinds = this.#kinds;
-    for (let node = 0; node < kinds.length; node++) if (!kinds[node]) out.push(node);
-    return out;
-  }
-
   /** Details of the votes for so far, in node order. */
   get details(): readonly D[] {
     const out: D[] = [];
