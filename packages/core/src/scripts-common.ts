@@ -8,7 +8,7 @@ export function guardKeyType(type: "zset" | "hash"): string {
 local kind = redis.call("TYPE", key)["ok"]
 if kind ~= "${type}" and kind ~= "none" then
   local left = redis.call("PTTL", key)
-  if left < 0 then left = 0 end
+  if left == 0 then left = 1 elseif left < 0 then left = 0 end
   return { 0, left }
 end
 `;

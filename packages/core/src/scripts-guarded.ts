@@ -73,7 +73,7 @@ for i = 1, n do
   local current = redis.pcall("GET", KEYS[i])
   if current and current ~= ARGV[1] then
     local ttl = redis.call("PTTL", KEYS[i])
-    if ttl < 0 then ttl = 0 end
+    if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
     return { 0, ttl }
   end
 end

@@ -14,13 +14,15 @@ import { sha1 } from "./sha1";
  * Returns n when every key now holds ARGV[1] with a fresh TTL. A key that already holds
  * ARGV[1] counts as granted and is refreshed, so a write retried after a lost reply is safe.
  * Returns 0 or a negative number when any key holds another value (or another type) and then
- * writes nothing; a negative number is minus that key's remaining TTL in milliseconds.
+ * writes nothing; a negative number is minus that key's remaining TTL in milliseconds (at least
+ * 1 while the key exists: a key in its last millisecond reports 1, not 0, which means no TTL).
  */
 export const ACQUIRE_SCRIPT = `for i, key in ipairs(KEYS) do
   local current = redis.pcall("GET", key)
   if current and current ~= ARGV[1] then
     local ttl = redis.call("PTTL", key)
     if ttl > 0 then return -ttl end
+    if ttl == 0 then return -1 end
     return 0
   end
 end
