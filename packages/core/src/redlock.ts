@@ -35,7 +35,12 @@ import type { ReleaseResult } from "./release-result";
 import { ReadWriteLock } from "./rwlock";
 import type { LockScript, ScriptRunner } from "./script-runner";
 import { defaultScripts, type LockScripts, resolveScript, type ScriptOverrides } from "./scripts";
-import { DEFAULT_MARKER_KEY, fenceKey, RESERVED_NAMESPACE } from "./scripts-guarded";
+import {
+  DEFAULT_MARKER_KEY,
+  fenceKey,
+  RESERVED_NAMESPACE,
+  waitingLineKey,
+} from "./scripts-guarded";
 import { Semaphore, type SemaphoreOptions } from "./semaphore";
 import {
   type AcquireSettings,
@@ -77,6 +82,17 @@ interface FirstAttempt {
   readonly value: string;
   readonly start: number;
   readonly holders: Set<number>;
+  readonly line: Line | undefined;
+}
+
+/**
+ * A waiter's place in the waiting lines of its keys (see `WAITING_LINE`): its id, how long it
+ * stays in line without trying again, and how long it needs to come when given the turn.
+ */
+interface Line {
+  readonly id: string;
+  readonly checkin: number;
+  window: number;
 }
 
 /** The settings of a call that passed none. */
@@ -140,6 +156,12 @@ export class Redlock extends TypedEmitter {
   readonly #confirm: ((node: number, reply: unknown) => Promise<unknown>) | undefined;
   readonly #background = new Set<Promise<unknown>>();
   readonly #handoff: Handoff;
+  /** The acquire and release scripts are the built-in ones, which keep waiting lines. */
+  readonly #linedAcquire: boolean;
+  readonly #linedRelease: boolean;
+  /** Waiter ids: a random tag for this instance and a counter. */
+  readonly #lineTag = randomValue().slice(0, 10);
+  #lineSeq = 0;
   readonly #deadlines: Deadlines;
   /** Release retries only when a call asks for it. */
   readonly #releaseSettings: Readonly<Settings>;
@@ -205,6 +227,24 @@ export class Redlock extends TypedEmitter {
       adoptScript: defaultScripts.adoptScript,
       inspectScript: defaultScripts.inspectScript,
     });
+    this.#linedAcquire = this.scripts.acquireScript === defaultScripts.acquireScript;
+    this.#linedRelease = this.scripts.releaseScript === defaultScripts.releaseScript;
+  }
+
+  /**
+   * A place in line for an acquisition that will wait for releases it can hear: it may retry,
+   * and announcements reach this instance. Others (single tries, polling-only nodes, a custom
+   * acquire script) take their chance when they try.
+   */
+  #line(s: Readonly<Settings>, timeout: number): Line | undefined {
+    if (!this.#linedAcquire || !this.#handoff.enabled || maxAttempts(s.retryCount) <= 1) {
+      return undefined;
+    }
+    return {
+      id: this.#lineTag + (++this.#lineSeq).toString(36),
+      checkin: s.retryDelay + s.retryJitter + timeout,
+      window: Math.min(timeout, 110),
+    };
   }
 
   /**
@@ -271,8 +311,9 @@ export class Redlock extends TypedEmitter {
       const start = this.clock.now();
       const holders = new Set<number>();
       const timeout = Math.min(s.nodeTimeout, duration - driftMs);
-      const attempt = this.#requestGrant(keys, value, duration, false, timeout, holders);
-      const first: FirstAttempt = { attempt, value, start, holders };
+      const line = this.#line(s, timeout);
+      const attempt = this.#requestGrant(keys, value, duration, false, timeout, holders, line);
+      const first: FirstAttempt = { attempt, value, start, holders, line };
       return attempt.decision.then((decision) => {
         if (decision.granted) {
           const left = validity(duration, this.clock.now() - start, s.driftFactor);
@@ -340,6 +381,7 @@ export class Redlock extends TypedEmitter {
     const budget = maxAttempts(s.retryCount);
     const schedule = new RetrySchedule(s, giveUpAt);
     const handoff = this.#handoff;
+    const line = first ? first.line : primitive ? undefined : this.#line(s, timeout);
 
     let waiter: Waiter | undefined;
     let acquired = false;
@@ -395,7 +437,7 @@ export class Redlock extends TypedEmitter {
           holders = new Set<number>();
           attempt = primitive
             ? this.#requestPrimitive(primitive, keys, value, duration, timeout, holders)
-            : this.#requestGrant(keys, value, duration, fencing, timeout, holders);
+            : this.#requestGrant(keys, value, duration, fencing, timeout, holders, line);
         }
         let decision: Attempt<number>;
         try {
@@ -407,6 +449,8 @@ export class Redlock extends TypedEmitter {
         }
         if (waiter) handoff.attempted(waiter, decision.granted);
         keepAttempt(attempts, attempt);
+        // The turn a release gives this waiter lasts about three of its round trips.
+        if (line) line.window = Math.min(timeout, Math.max(30, 3 * (clock.now() - start) + 20));
 
         // Made only when thrown: under contention most failed attempts are followed by another.
         let error: () => ExecutionError;
@@ -689,8 +733,8 @@ export class Redlock extends TypedEmitter {
     const primitive = state.primitive;
     const attempt = this.#attempt(
       primitive?.releaseScript ?? this.scripts.releaseScript,
-      keys,
-      primitive ? [value, ...primitive.releaseArgs] : [value],
+      !primitive && this.#linedRelease ? this.#lined(keys) : keys,
+      this.#releaseArgs(keys, value, primitive),
       timeout,
       releaseVote(keys.length),
       state.holders,
@@ -908,6 +952,18 @@ export class Redlock extends TypedEmitter {
     return { resources, value, state };
   }
 
+  /** The keys followed by their waiting lines, for the built-in acquire and release scripts. */
+  #lined(keys: readonly string[]): string[] {
+    const all = keys.slice();
+    for (const key of keys) all.push(waitingLineKey(key, this.keyPrefix));
+    return all;
+  }
+
+  #releaseArgs(keys: readonly string[], value: string, primitive?: Primitive): (string | number)[] {
+    if (primitive) return [value, ...primitive.releaseArgs];
+    return this.#linedRelease ? [value, keys.length] : [value];
+  }
+
   #keys(resources: readonly string[]): string[] {
     return this.keyPrefix ? resources.map((name) => this.keyPrefix + name) : [...resources];
   }
@@ -986,12 +1042,15 @@ export class Redlock extends TypedEmitter {
     fencing: boolean,
     timeout: number,
     holders: Set<number>,
+    line?: Line,
   ): Attempt<number> {
     if (!fencing && !this.#guard) {
       return this.#attempt(
         this.scripts.acquireScript,
-        keys,
-        [value, duration],
+        this.#linedAcquire ? this.#lined(keys) : keys,
+        this.#linedAcquire
+          ? [value, duration, keys.length, line?.id ?? "", line?.checkin ?? 0, line?.window ?? 0]
+          : [value, duration],
         timeout,
         countVote(keys.length, "acquire"),
         undefined,
@@ -1005,10 +1064,22 @@ export class Redlock extends TypedEmitter {
         : []),
       ...(this.#guard ? [this.#guard.markerKey] : []),
     ];
+    const firstLine = guardedKeys.length + 1;
+    for (const key of keys) guardedKeys.push(waitingLineKey(key, this.keyPrefix));
     return this.#attempt(
       this.scripts.acquireGuardedScript,
       guardedKeys,
-      [value, duration, keys.length, fencing ? "1" : "0", this.#guard?.period ?? 0],
+      [
+        value,
+        duration,
+        keys.length,
+        fencing ? "1" : "0",
+        this.#guard?.period ?? 0,
+        firstLine,
+        line?.id ?? "",
+        line?.checkin ?? 0,
+        line?.window ?? 0,
+      ],
       timeout,
       guardedVote(keys.length),
       undefined,
@@ -1121,8 +1192,8 @@ export class Redlock extends TypedEmitter {
       runners: [this.#runners[node] as ScriptRunner],
       names: [this.#names[node] as string],
       script: primitive?.releaseScript ?? this.scripts.releaseScript,
-      keys,
-      args: primitive ? [value, ...primitive.releaseArgs] : [value],
+      keys: !primitive && this.#linedRelease ? this.#lined(keys) : keys,
+      args: this.#releaseArgs(keys, value, primitive),
       timeout: Math.max(1, timeout),
       deadlines: this.#deadlines,
       classify: releaseVote(keys.length),

@@ -18,3 +18,79 @@ end
 export const SERVER_NOW = `local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 `;
+
+/**
+ * Lua for the waiting line of a lock key: a hash beside it (see `waitingLineKey`) where each
+ * waiter that listens for releases has a field `<waiter id>` = `"<ticket> <deadline> <window>"`:
+ * the server's time in µs when it first joined (its place), the time in ms after which it
+ * counts as gone unless it tries again, and how many ms it needs to come after a release. The
+ * field `~` = `"<waiter id> <until>"` is the turn a release gave to the longest waiter: until
+ * then (ms), only that waiter may take the free key. Nothing here ever makes a key held longer
+ * or by two locks: a turn only refuses others, for at most its window.
+ *
+ * `line_join(first, count, id, checkin, window, left)` puts `id` in line on KEYS[first..] and
+ * returns `-left`; `line_turn(first, count, id)` returns the ms left of a turn given to someone
+ * else (0 if none) and whether any turn was seen; `line_leave(first, count, id)` takes `id` and
+ * the turn out of line once `id` holds the keys; `line_next(key)` gives the turn to the longest
+ * waiter still in line after a release.
+ */
+export const WAITING_LINE = `local function line_ms()
+  local time = redis.call("TIME")
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), time
+end
+local function line_join(first, count, id, checkin, window, left)
+  if id ~= "" and first > 0 then
+    local now, time = line_ms()
+    local deadline = now + tonumber(checkin)
+    local stamp = time[1] .. string.rep("0", 6 - #time[2]) .. time[2]
+    for i = first, first + count - 1 do
+      local entry = redis.call("HGET", KEYS[i], id)
+      local ticket = entry and string.match(entry, "^(%d+) ") or stamp
+      redis.call("HSET", KEYS[i], id, ticket .. " " .. deadline .. " " .. window)
+      if redis.call("PTTL", KEYS[i]) < tonumber(checkin) then redis.call("PEXPIRE", KEYS[i], checkin) end
+    end
+  end
+  return -left
+end
+local function line_turn(first, count, id)
+  local seen = false
+  for i = first, first + count - 1 do
+    local turn = redis.call("HGET", KEYS[i], "~")
+    if turn then
+      seen = true
+      local who, till = string.match(turn, "^(.*) (%d+)$")
+      if who ~= id then
+        local left = tonumber(till) - line_ms()
+        if left > 0 then return left, seen end
+      end
+    end
+  end
+  return 0, seen
+end
+local function line_leave(first, count, id)
+  for i = first, first + count - 1 do redis.call("HDEL", KEYS[i], "~", id) end
+end
+local function line_next(key)
+  local entries = redis.call("HGETALL", key)
+  if #entries == 0 then return end
+  local now = line_ms()
+  local best, ticket, window
+  for j = 1, #entries, 2 do
+    local id = entries[j]
+    if id ~= "~" then
+      local t, deadline, w = string.match(entries[j + 1], "^(%d+) (%d+) (%d+)$")
+      if not t or tonumber(deadline) <= now then
+        redis.call("HDEL", key, id)
+      elseif not best or tonumber(t) < ticket then
+        best, ticket, window = id, tonumber(t), tonumber(w)
+      end
+    end
+  end
+  if best then
+    redis.call("HSET", key, "~", best .. " " .. (now + window))
+    if redis.call("PTTL", key) < window then redis.call("PEXPIRE", key, window) end
+  else
+    redis.call("HDEL", key, "~")
+  end
+end
+`;

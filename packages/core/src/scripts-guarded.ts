@@ -1,3 +1,4 @@
+import { WAITING_LINE } from "./scripts-common";
 /**
  * Every key this library writes besides lock keys starts with this namespace, right after
  * `keyPrefix`: the restart guard's marker (`<keyPrefix>__redlock__:boot`) and the fencing
@@ -16,15 +17,20 @@ export const DEFAULT_MARKER_KEY = `${RESERVED_NAMESPACE}boot`;
  *
  * KEYS[1..n]      the lock's resource keys (n = ARGV[3])
  * KEYS[n+1..2n]   their fencing counters, present when ARGV[4] == "1"
- * KEYS[#KEYS]     the node's boot marker, present when ARGV[5] > 0
+ * KEYS[...]       the node's boot marker, present when ARGV[5] > 0, right after the counters
+ * KEYS[ARGV[6]..] the waiting lines of the n keys, when ARGV[6] > 0
  * ARGV[1]         the lock value
  * ARGV[2]         the duration in milliseconds (PX)
  * ARGV[3]         n, the number of resource keys
  * ARGV[4]         "1" to read the fencing counters, "0" not to
  * ARGV[5]         the restart-guard period in ms, "0" for none
+ * ARGV[6..9]      optional: index of the first waiting line (0: none), the caller's waiter id
+ *                 ("" when not in line), ms it stays in line, ms it needs to come (see the
+ *                 plain acquire script)
  *
  * Returns { 1, highest fencing counter among the keys (0 if none) } when granted;
- * { 0, the holder's remaining TTL in ms (0 if unknown) } when another lock holds a key;
+ * { 0, the holder's remaining TTL in ms (0 if unknown) } when another lock holds a key, or
+ * { 0, ms left of the turn } when a release gave the turn on a free key to another waiter;
  * { 2, ms left } when the node's boot marker is younger than the guard period: the node lost its
  * data (or is new) and must not grant anything until every lock it may have held has expired.
  *
@@ -33,8 +39,12 @@ export const DEFAULT_MARKER_KEY = `${RESERVED_NAMESPACE}boot`;
  * replies with an error starting with "REDLOCK_RESERVED_KEY", which counts as a failure of this
  * node.
  */
-export const ACQUIRE_GUARDED_SCRIPT = `local n = tonumber(ARGV[3])
+export const ACQUIRE_GUARDED_SCRIPT = `${WAITING_LINE}local n = tonumber(ARGV[3])
 local guard = tonumber(ARGV[5])
+local first = tonumber(ARGV[6]) or 0
+local id = ARGV[7] or ""
+local marker = n + 1
+if ARGV[4] == "1" then marker = 2 * n + 1 end
 local function reserved(key)
   local value = redis.pcall("GET", key)
   if value == false then return false end
@@ -49,8 +59,8 @@ local function refuse(key, what)
 end
 local born = false
 if guard > 0 then
-  born = reserved(KEYS[#KEYS])
-  if born == nil then return refuse(KEYS[#KEYS], "the restart guard's marker") end
+  born = reserved(KEYS[marker])
+  if born == nil then return refuse(KEYS[marker], "the restart guard's marker") end
 end
 local highest = 0
 if ARGV[4] == "1" then
@@ -64,7 +74,7 @@ if guard > 0 then
   local time = redis.call("TIME")
   local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
   if not born then
-    redis.call("SET", KEYS[#KEYS], now)
+    redis.call("SET", KEYS[marker], now)
     born = now
   end
   if now - born < guard then return { 2, guard - (now - born) } end
@@ -74,8 +84,13 @@ for i = 1, n do
   if current and current ~= ARGV[1] then
     local ttl = redis.call("PTTL", KEYS[i])
     if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
-    return { 0, ttl }
+    return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], ttl) }
   end
+end
+if first > 0 then
+  local left, seen = line_turn(first, n, id)
+  if left > 0 then return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], left) } end
+  if seen or id ~= "" then line_leave(first, n, id) end
 end
 for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
@@ -118,4 +133,22 @@ return #KEYS
  */
 export function fenceKey(resource: string, keyPrefix = ""): string {
   return `${keyPrefix}${RESERVED_NAMESPACE}fence:${resource}`;
+}
+
+/**
+ * The waiting line's key for a lock key (`key` includes `keyPrefix`):
+ * `<keyPrefix>__redlock__:line:{<key>}` when the key has no `{hash tag}`, and
+ * `<keyPrefix>__redlock__:line:{<tag>}:<resource>` when it has one, so that on a cluster the line
+ * always lives in the lock key's slot.
+ */
+export function waitingLineKey(key: string, keyPrefix = ""): string {
+  const open = key.indexOf("{");
+  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
+  if (close > open + 1) {
+    // The tag may sit in the prefix: the line then starts with the same prefix and tag.
+    if (close < keyPrefix.length)
+      return `${keyPrefix}${RESERVED_NAMESPACE}line:${key.slice(keyPrefix.length)}`;
+    return `${keyPrefix}${RESERVED_NAMESPACE}line:{${key.slice(open + 1, close)}}:${key.slice(keyPrefix.length)}`;
+  }
+  return `${keyPrefix}${RESERVED_NAMESPACE}line:{${key}}`;
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "./errors";
 import type { LockScript } from "./script-runner";
+import { WAITING_LINE } from "./scripts-common";
 import { ACQUIRE_GUARDED_SCRIPT, FENCE_SCRIPT } from "./scripts-guarded";
 import { ADOPT_SCRIPT, INSPECT_SCRIPT } from "./scripts-inspect";
 import { sha1 } from "./sha1";
@@ -7,29 +8,43 @@ import { sha1 } from "./sha1";
 /**
  * Acquire every key for one lock value, all or nothing.
  *
- * KEYS[1..n]  the lock's resource keys
- * ARGV[1]     the lock value (random, unique per lock)
- * ARGV[2]     the duration in milliseconds (PX)
+ * KEYS[1..n]     the lock's resource keys
+ * KEYS[n+1..2n]  their waiting lines (`waitingLineKey`), present when ARGV[3] is given
+ * ARGV[1]        the lock value (random, unique per lock)
+ * ARGV[2]        the duration in milliseconds (PX)
+ * ARGV[3]        n, the number of resource keys (optional: without it, every key is a resource)
+ * ARGV[4]        the caller's waiter id, "" when it does not wait in line
+ * ARGV[5]        ms the caller stays in line without trying again
+ * ARGV[6]        ms the caller needs to come when its turn is given
  *
  * Returns n when every key now holds ARGV[1] with a fresh TTL. A key that already holds
  * ARGV[1] counts as granted and is refreshed, so a write retried after a lost reply is safe.
- * Returns 0 or a negative number when any key holds another value (or another type) and then
- * writes nothing; a negative number is minus that key's remaining TTL in milliseconds (at least
- * 1 while the key exists: a key in its last millisecond reports 1, not 0, which means no TTL).
+ * Returns 0 or a negative number when any key holds another value (or another type), or when a
+ * release gave the turn on a free key to another waiter, and then writes nothing but the
+ * caller's place in line; a negative number is minus the ms that key stays taken (at least 1
+ * while the key exists: a key in its last millisecond reports 1, not 0, which means no TTL).
  */
-export const ACQUIRE_SCRIPT = `for i, key in ipairs(KEYS) do
-  local current = redis.pcall("GET", key)
+export const ACQUIRE_SCRIPT = `${WAITING_LINE}local n = tonumber(ARGV[3]) or #KEYS
+local first = 0
+local id = ARGV[4] or ""
+if n < #KEYS then first = n + 1 end
+for i = 1, n do
+  local current = redis.pcall("GET", KEYS[i])
   if current and current ~= ARGV[1] then
-    local ttl = redis.call("PTTL", key)
-    if ttl > 0 then return -ttl end
-    if ttl == 0 then return -1 end
-    return 0
+    local ttl = redis.call("PTTL", KEYS[i])
+    if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
+    return line_join(first, n, id, ARGV[5], ARGV[6], ttl)
   end
 end
-for i, key in ipairs(KEYS) do
-  redis.call("SET", key, ARGV[1], "PX", ARGV[2])
+if first > 0 then
+  local left, seen = line_turn(first, n, id)
+  if left > 0 then return line_join(first, n, id, ARGV[5], ARGV[6], left) end
+  if seen or id ~= "" then line_leave(first, n, id) end
 end
-return #KEYS
+for i = 1, n do
+  redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
+end
+return n
 `;
 
 /**
@@ -62,25 +77,31 @@ return #KEYS
 
 /**
  * Delete every key that holds one lock value; keys holding anything else are left alone. Each
- * deletion is announced on the channel `redlock:released:<key>` so waiters can try at once.
+ * deletion is announced on the channel `redlock:released:<key>` so waiters can try at once, and
+ * gives the turn on that key to the longest waiter in its line.
  *
- * KEYS[1..n]  the lock's resource keys
- * ARGV[1]     the lock value
+ * KEYS[1..n]     the lock's resource keys
+ * KEYS[n+1..2n]  their waiting lines, present when ARGV[2] is given
+ * ARGV[1]        the lock value
+ * ARGV[2]        n, the number of resource keys (optional: without it, every key is a resource)
  *
  * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
  * subscribers any one announcement reached (0 when none was made). The remaining
  * n − deleted − missing keys hold another value. Safe to repeat.
  */
-export const RELEASE_SCRIPT = `local deleted = 0
+export const RELEASE_SCRIPT = `${WAITING_LINE}local n = tonumber(ARGV[2]) or #KEYS
+local deleted = 0
 local missing = 0
 local heard = 0
-for i, key in ipairs(KEYS) do
+for i = 1, n do
+  local key = KEYS[i]
   local current = redis.pcall("GET", key)
   if current == ARGV[1] then
     redis.call("DEL", key)
     local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
     if reached > heard then heard = reached end
     deleted = deleted + 1
+    if n < #KEYS then line_next(KEYS[n + i]) end
   elseif not current then
     missing = missing + 1
   end

@@ -10,7 +10,7 @@ import {
   UnexpectedReplyError,
 } from "../src";
 import { FakeClock, MemoryRunner } from "../src/testing";
-import { CPU_BOUND_TIMEOUT, setup } from "./helpers";
+import { CPU_BOUND_TIMEOUT, lockKeys, setup } from "./helpers";
 
 const rejection = (promise: Promise<unknown>) =>
   promise.then(
@@ -393,7 +393,7 @@ describe("keys and scripts", () => {
   });
 
   test("script overrides accept a string or a transformer, hashed for EVALSHA", async () => {
-    const runner: ScriptRunner = { run: async (_s, keys) => keys.length };
+    const runner: ScriptRunner = { run: async (_s, keys, args) => lockKeys(keys, args) };
     const redlock = new Redlock(
       [runner],
       {},

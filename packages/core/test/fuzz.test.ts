@@ -23,9 +23,10 @@ import {
   FENCE_SCRIPT,
   fenceKey,
   RELEASE_SCRIPT,
+  waitingLineKey,
 } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
-import { CPU_BOUND_TIMEOUT } from "./helpers";
+import { CPU_BOUND_TIMEOUT, lockKeys } from "./helpers";
 
 /** Fixed in CI; override with FC_SEED=<int> to explore. Printed in every describe title. */
 const SEED = seedFromEnv(0x0f22_c0de);
@@ -156,8 +157,8 @@ class GrantingSpy implements ScriptRunner {
       return new Promise<unknown>(() => {});
     }
     if (kind === "guarded") return Promise.resolve([1, 0]);
-    if (kind === "release") return Promise.resolve([keys.length, 0]);
-    return Promise.resolve(keys.length);
+    if (kind === "release") return Promise.resolve([lockKeys(keys, args, "release"), 0]);
+    return Promise.resolve(lockKeys(keys, args));
   }
 
   /** Lock values this node was asked to grant, and values it was asked to release. */
@@ -180,10 +181,15 @@ function checkKeys(calls: readonly Call[]): void {
         throw new Error(`a ${call.kind} call carried the key ${show(key)}`);
       }
     }
-    const count = call.kind === "guarded" ? Number(call.args[2]) : call.keys.length;
-    const lockKeys = call.keys.slice(0, count);
-    if (call.kind !== "fence" && new Set(lockKeys).size !== lockKeys.length) {
-      throw new Error(`a ${call.kind} call carried duplicate keys ${show(lockKeys)}`);
+    const count =
+      call.kind === "guarded"
+        ? Number(call.args[2])
+        : call.kind === "acquire" || call.kind === "release"
+          ? lockKeys(call.keys as string[], call.args as (string | number)[], call.kind)
+          : call.keys.length;
+    const own = call.keys.slice(0, count);
+    if (call.kind !== "fence" && new Set(own).size !== own.length) {
+      throw new Error(`a ${call.kind} call carried duplicate keys ${show(own)}`);
     }
   }
 }
@@ -1463,23 +1469,48 @@ function expectOnlyKeys(
       }
       expect(sent.slice(0, keys.length)).toEqual(keys);
       for (const arg of args) {
+        // Numbers, lock values, flags, and waiter ids (a random tag and a counter).
         const plain =
-          typeof arg === "number" ? Number.isSafeInteger(arg) : /^([0-9a-f]{32}|0|1)$/.test(arg);
+          typeof arg === "number"
+            ? Number.isSafeInteger(arg)
+            : /^([0-9a-f]{32}|0|1|[0-9a-f]{10}[0-9a-z]+|)$/.test(arg);
         expect(plain).toBe(true);
       }
       expect(String(args[0])).toMatch(HEX);
-      if (kind === "release") expect(args).toHaveLength(1);
-      if (kind === "acquire" || kind === "extend") {
+      const lines = keys.map((key) => waitingLineKey(key, redlock.keyPrefix));
+      if (kind === "release") {
+        expect(args).toEqual([args[0], keys.length]);
+        expect(sent).toEqual([...keys, ...lines]);
+      }
+      if (kind === "acquire") {
+        expect(sent).toEqual([...keys, ...lines]);
+        expect(args).toHaveLength(6);
+        expect(args[2]).toBe(keys.length);
+        expect(Number.isSafeInteger(args[1])).toBe(true);
+      }
+      if (kind === "extend") {
         expect(sent).toHaveLength(keys.length);
         expect(args).toHaveLength(2);
         expect(Number.isSafeInteger(args[1])).toBe(true);
       }
       if (kind === "guarded") {
         const fencing = args[3] === "1";
-        expect(args).toEqual([args[0], args[1], keys.length, fencing ? "1" : "0", args[4]]);
+        const firstLine = sent.length - keys.length + 1;
+        expect(args).toEqual([
+          args[0],
+          args[1],
+          keys.length,
+          fencing ? "1" : "0",
+          args[4],
+          firstLine,
+          args[6],
+          args[7],
+          args[8],
+        ]);
         expect(sent.slice(keys.length, fencing ? 2 * keys.length : keys.length)).toEqual(
           fencing ? names.map((name) => fenceKey(name, redlock.keyPrefix)) : [],
         );
+        expect(sent.slice(firstLine - 1)).toEqual(lines);
       }
     }
   }

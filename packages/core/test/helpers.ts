@@ -35,3 +35,16 @@ export function spyRunner(name = "spy"): ScriptRunner & { calls: number } {
  * machine. This one only bounds a hang.
  */
 export const CPU_BOUND_TIMEOUT = 60_000;
+
+/**
+ * How many lock keys a plain acquire or release call carries: the built-in scripts get the
+ * keys followed by their waiting lines, with the count among the arguments.
+ */
+export function lockKeys(
+  keys: readonly string[],
+  args: readonly (string | number)[],
+  kind: "acquire" | "release" = "acquire",
+): number {
+  const count = kind === "acquire" ? args[2] : args[1];
+  return typeof count === "number" ? count : keys.length;
+}

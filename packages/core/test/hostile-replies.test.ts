@@ -16,7 +16,7 @@ import {
 } from "../src";
 import { defaultScripts } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
-import { CPU_BOUND_TIMEOUT } from "./helpers";
+import { CPU_BOUND_TIMEOUT, lockKeys } from "./helpers";
 
 /** Fixed in CI; override with FC_SEED=<int> to explore. Printed in every describe title. */
 const SEED = seedFromEnv(0x4057_11e5);
@@ -528,9 +528,9 @@ describe("runners that misbehave", () => {
 
   test("a runner returning a plain value instead of a promise is read as the reply", async () => {
     const { clock, runners } = cluster(3, (node) =>
-      misbehaving(node, (forward, _s, keys) => {
+      misbehaving(node, (forward) => {
         void forward();
-        return keys.length;
+        return KEYS.length;
       }),
     );
     const { redlock, errors } = redlockOver(runners, clock);
@@ -739,12 +739,12 @@ describe("runners whose release subscription (onRelease) misbehaves", () => {
 /** Grants every script at once without storing anything. */
 const granting: ScriptRunner = {
   name: "granting",
-  run: async (script, keys) =>
+  run: async (script, keys, args) =>
     kindOf(script) === "guarded"
       ? [1, 0]
       : kindOf(script) === "release"
-        ? [keys.length, 0]
-        : keys.length,
+        ? [lockKeys(keys, args, "release"), 0]
+        : lockKeys(keys, args),
 };
 
 const HEX32 = /^[0-9a-f]{32}$/;

@@ -85,7 +85,7 @@ describe("reserved keys", () => {
     }
   });
 
-  test("fence counters and the marker are under <keyPrefix>__redlock__:", async () => {
+  test("fence counters, the marker and waiting lines are under <keyPrefix>__redlock__:", async () => {
     const { clock, nodes, recorders, redlock } = recorded({
       keyPrefix: "app:",
       restartGuard: { period: 100 },
@@ -105,6 +105,8 @@ describe("reserved keys", () => {
             "app:__redlock__:fence:r",
             "app:__redlock__:fence:s",
             "app:__redlock__:boot",
+            "app:__redlock__:line:{app:r}",
+            "app:__redlock__:line:{app:s}",
           ],
         },
         { script: "fence", keys: ["app:__redlock__:fence:r", "app:__redlock__:fence:s"] },

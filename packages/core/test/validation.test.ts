@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Lock, MAX_DURATION, Redlock, type ScriptRunner } from "../src";
-import { spyRunner } from "./helpers";
+import { lockKeys, spyRunner } from "./helpers";
 
 // Every invalid input is refused with a typed error before anything reaches a runner.
 describe("input validation", () => {
@@ -153,9 +153,9 @@ describe("input validation", () => {
 
   test("a single string resource is accepted as one resource (node-redlock #297)", async () => {
     const runner: ScriptRunner & { keys?: readonly string[] } = {
-      run: async (_script, keys) => {
-        runner.keys = keys;
-        return keys.length;
+      run: async (_script, keys, args) => {
+        runner.keys = keys.slice(0, lockKeys(keys, args));
+        return lockKeys(keys, args);
       },
     };
     const lock = await new Redlock([runner]).acquire("report", 1000);

@@ -1,4 +1,4 @@
-import { defaultScripts } from "@redlock/core/adapter";
+import { defaultScripts, waitingLineKey } from "@redlock/core/adapter";
 import type { SuiteContext } from "./context";
 
 const { acquireScript, extendScript, releaseScript } = defaultScripts;
@@ -63,6 +63,55 @@ export function scriptsGroup(ctx: SuiteContext): void {
         expect(await node!.runner.run(acquireScript, keys, ["v", 5000])).toBe(keys.length);
         for (const key of keys) expect(await node!.get(key)).toBe("v");
         expect(await node!.runner.run(releaseScript, keys, ["v"])).toEqual([keys.length, 0, 0]);
+      },
+    );
+  });
+
+  describe("waiting lines", () => {
+    ctx.test(
+      "scripts",
+      "a release gives the turn on the free key to the longest waiter in line, for its window",
+      [],
+      async () => {
+        const [node] = ctx.take(1);
+        const runner = node!.runner;
+        const key = ctx.key("line");
+        const keys = [key, waitingLineKey(key)];
+        // value, PX, number of lock keys, waiter id ("" = not in line), stay (ms), window (ms)
+        const as = (value: string, id = "", window = 60_000) => [
+          value,
+          10_000,
+          1,
+          id,
+          60_000,
+          window,
+        ];
+        const acquire = (value: string, id?: string, window?: number) =>
+          runner.run(acquireScript, keys, as(value, id, window)) as Promise<number>;
+        expect(await acquire("h")).toBe(1);
+        // Two waiters join the line, w1 first; the key's TTL is their reply.
+        const ttl = await acquire("v1", "w1");
+        expect(ttl < 0 && ttl >= -10_000).toBe(true);
+        expect(await acquire("v2", "w2")).toBeLessThan(0);
+        expect(await runner.run(releaseScript, keys, ["h", 1])).toEqual([1, 0, 0]);
+        // The key is free, but it is w1's turn: others are refused with the turn's time left.
+        const turn = await acquire("v2", "w2");
+        expect(turn < 0 && turn >= -60_000).toBe(true);
+        expect(await acquire("n")).toBeLessThan(0);
+        expect(await node!.get(key)).toBe(null);
+        expect(await acquire("v1", "w1")).toBe(1);
+        expect(await runner.run(releaseScript, keys, ["v1", 1])).toEqual([1, 0, 0]);
+        // w1 left the line with the key: now it is w2's turn.
+        expect(await acquire("n")).toBeLessThan(0);
+        expect(await acquire("v2", "w2", 1)).toBe(1);
+        // w2 asked for a 1 ms turn next time; nobody else is in line, so its line is gone.
+        expect(await node!.get(keys[1]!)).toBe(null);
+        expect(await acquire("v3", "w3", 1)).toBeLessThan(0);
+        expect(await runner.run(releaseScript, keys, ["v2", 1])).toEqual([1, 0, 0]);
+        // w3's turn lasts 1 ms; once it has passed, the key is anyone's.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(await acquire("n")).toBe(1);
+        expect(await runner.run(releaseScript, keys, ["n", 1])).toEqual([1, 0, 0]);
       },
     );
   });

@@ -7,11 +7,13 @@ export {
   RELEASE_SCRIPT,
   releaseChannel,
 } from "../scripts";
+export { WAITING_LINE } from "../scripts-common";
 export {
   ACQUIRE_GUARDED_SCRIPT,
   FENCE_SCRIPT,
   fenceKey,
   RESERVED_NAMESPACE,
+  waitingLineKey,
 } from "../scripts-guarded";
 export { ADOPT_SCRIPT, INSPECT_SCRIPT } from "../scripts-inspect";
 export {

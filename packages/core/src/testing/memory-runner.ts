@@ -33,6 +33,17 @@ export interface MemoryFaults {
   dropMessages: boolean;
 }
 
+interface LineEntry {
+  readonly ticket: number;
+  readonly deadline: number;
+  readonly window: number;
+}
+
+interface WaitingLine {
+  readonly waiters: Map<string, LineEntry>;
+  turn: { readonly id: string; readonly until: number } | undefined;
+}
+
 interface Entry {
   value: string;
   expiresAt: number;
@@ -77,6 +88,9 @@ export class MemoryRunner implements ScriptRunner {
   readonly #scriptCache = new Set<string>();
   #queue: (() => void)[] = [];
   readonly #channels = new Map<string, Set<() => void>>();
+  /** Waiting lines, as the built-in scripts keep them in a hash beside each lock key. */
+  readonly #lines = new Map<string, WaitingLine>();
+  #lineStamp = 0;
 
   constructor(options: MemoryRunnerOptions = {}) {
     this.name = options.name ?? `memory-${++counter}`;
@@ -224,11 +238,11 @@ export class MemoryRunner implements ScriptRunner {
     const [value = "", ttl = "0"] = args;
     switch (script.sha1) {
       case defaultScripts.acquireScript.sha1:
-        return this.#acquire(keys, value, Number(ttl));
+        return this.#acquireInLine(keys, args);
       case defaultScripts.extendScript.sha1:
         return this.#extend(keys, value, Number(ttl));
       case defaultScripts.releaseScript.sha1:
-        return this.#release(keys, value);
+        return this.#releaseInLine(keys, args);
       case defaultScripts.acquireGuardedScript.sha1:
         return this.#acquireGuarded(keys, args);
       case defaultScripts.fenceScript.sha1:
@@ -270,6 +284,68 @@ export class MemoryRunner implements ScriptRunner {
     }
   }
 
+  #acquireInLine(keys: string[], args: string[]): number {
+    const [value = "", ttl = "0", count, id = "", checkin = "0", window = "0"] = args;
+    const n = count === undefined ? keys.length : Number(count);
+    const lines = keys.slice(n).map((key) => this.#waitingLine(key));
+    const join = (left: number): number => {
+      if (id !== "") {
+        const now = this.#clock.now();
+        for (const line of lines) {
+          const ticket = line.waiters.get(id)?.ticket ?? ++this.#lineStamp;
+          line.waiters.set(id, { ticket, deadline: now + Number(checkin), window: Number(window) });
+        }
+      }
+      return left > 0 ? -left : 0;
+    };
+    const locks = keys.slice(0, n);
+    for (const key of locks) {
+      const entry = this.#live(key);
+      if (entry && entry.value !== value) return join(Math.max(0, this.pttl(key)));
+    }
+    for (const line of lines) {
+      const left = line.turn && line.turn.id !== id ? line.turn.until - this.#clock.now() : 0;
+      if (left > 0) return join(Math.ceil(left));
+    }
+    for (const line of lines) {
+      line.turn = undefined;
+      line.waiters.delete(id);
+    }
+    return this.#acquire(locks, value, Number(ttl));
+  }
+
+  #releaseInLine(keys: string[], args: string[]): [number, number, number] {
+    const [value = "", count] = args;
+    const n = count === undefined ? keys.length : Number(count);
+    const result: [number, number, number] = [0, 0, 0];
+    keys.slice(0, n).forEach((key, i) => {
+      const [deleted, missing, heard] = this.#release([key], value);
+      result[0] += deleted;
+      result[1] += missing;
+      result[2] = Math.max(result[2], heard);
+      const lineKey = keys[n + i];
+      if (deleted === 0 || lineKey === undefined) return;
+      const line = this.#waitingLine(lineKey);
+      const now = this.#clock.now();
+      let next: [string, LineEntry] | undefined;
+      for (const [waiter, entry] of line.waiters) {
+        if (entry.deadline <= now) line.waiters.delete(waiter);
+        else if (!next || entry.ticket < next[1].ticket) next = [waiter, entry];
+      }
+      line.turn = next && { id: next[0], until: now + next[1].window };
+    });
+    return result;
+  }
+
+  #waitingLine(key: string): WaitingLine {
+    let line = this.#lines.get(key);
+    if (!line) {
+      line = { waiters: new Map(), turn: undefined };
+      this.#lines.set(key, line);
+    }
+    return line;
+  }
+
   #acquire(keys: string[], value: string, ttl: number): number {
     for (const key of keys) {
       const entry = this.#live(key);
@@ -284,10 +360,11 @@ export class MemoryRunner implements ScriptRunner {
 
   #acquireGuarded(keys: string[], args: string[]): [number, number] {
     const [value = "", ttl = "0", count = "0", fencing = "0", guard = "0"] = args;
+    const [firstLine = "0", id = "", checkin = "0", window = "0"] = args.slice(5);
     const n = Number(count);
     const period = Number(guard);
     if (period > 0) {
-      const marker = keys[keys.length - 1] as string;
+      const marker = keys[fencing === "1" ? 2 * n : n] as string;
       const now = Math.floor(this.#clock.now());
       const entry = this.#live(marker);
       this.#checkReserved(marker, entry);
@@ -299,7 +376,11 @@ export class MemoryRunner implements ScriptRunner {
       if (now - born < period) return [2, period - (now - born)];
     }
     const lockKeys = keys.slice(0, n);
-    const granted = this.#acquire(lockKeys, value, Number(ttl));
+    const lines = Number(firstLine) > 0 ? keys.slice(Number(firstLine) - 1) : [];
+    const granted = this.#acquireInLine(
+      [...lockKeys, ...lines],
+      lines.length > 0 ? [value, ttl, String(n), id, checkin, window] : [value, ttl],
+    );
     if (granted !== n) return [0, Math.max(0, -granted)];
     let highest = 0;
     if (fencing === "1") {
