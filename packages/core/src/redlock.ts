@@ -86,8 +86,9 @@ interface FirstAttempt {
 }
 
 /**
- * A waiter's place in the waiting lines of its keys (see `WAITING_LINE`): its id, how long it
- * stays in line without trying again, and how long it needs to come when given the turn.
+ * A waiter's place in the waiting lines of its keys (see `WAITING_LINE`): the id of its
+ * instance, how long it stays in line without trying again, and how long it needs to come when
+ * given the turn.
  */
 interface Line {
   readonly id: string;
@@ -159,9 +160,8 @@ export class Redlock extends TypedEmitter {
   /** The acquire and release scripts are the built-in ones, which keep waiting lines. */
   readonly #linedAcquire: boolean;
   readonly #linedRelease: boolean;
-  /** Waiter ids: a random tag for this instance and a counter. */
-  readonly #lineTag = randomValue().slice(0, 10);
-  #lineSeq = 0;
+  /** This instance's id in the waiting lines: its waiters share one place and one turn. */
+  readonly #lineTag = randomValue().slice(0, 12);
   readonly #deadlines: Deadlines;
   /** Release retries only when a call asks for it. */
   readonly #releaseSettings: Readonly<Settings>;
@@ -241,7 +241,7 @@ export class Redlock extends TypedEmitter {
       return undefined;
     }
     return {
-      id: this.#lineTag + (++this.#lineSeq).toString(36),
+      id: this.#lineTag,
       checkin: s.retryDelay + s.retryJitter + timeout,
       window: Math.min(timeout, 110),
     };
@@ -312,7 +312,16 @@ export class Redlock extends TypedEmitter {
       const holders = new Set<number>();
       const timeout = Math.min(s.nodeTimeout, duration - driftMs);
       const line = this.#line(s, timeout);
-      const attempt = this.#requestGrant(keys, value, duration, false, timeout, holders, line);
+      const attempt = this.#requestGrant(
+        keys,
+        value,
+        duration,
+        false,
+        timeout,
+        holders,
+        line,
+        line !== undefined && this.#handoff.othersWait(keys, undefined),
+      );
       const first: FirstAttempt = { attempt, value, start, holders, line };
       return attempt.decision.then((decision) => {
         if (decision.granted) {
@@ -437,7 +446,16 @@ export class Redlock extends TypedEmitter {
           holders = new Set<number>();
           attempt = primitive
             ? this.#requestPrimitive(primitive, keys, value, duration, timeout, holders)
-            : this.#requestGrant(keys, value, duration, fencing, timeout, holders, line);
+            : this.#requestGrant(
+                keys,
+                value,
+                duration,
+                fencing,
+                timeout,
+                holders,
+                line,
+                line !== undefined && handoff.othersWait(keys, waiter),
+              );
         }
         let decision: Attempt<number>;
         try {
@@ -492,7 +510,7 @@ export class Redlock extends TypedEmitter {
         // next try, and since every attempt uses a fresh value, a release that lands late can
         // never delete a later attempt's keys.
         if (mayHaveWritten(decision)) {
-          this.#releasePartial(keys, value, timeout, attempt, primitive);
+          this.#releasePartial(keys, value, timeout, attempt, primitive, line);
         }
 
         const now = clock.now();
@@ -959,9 +977,19 @@ export class Redlock extends TypedEmitter {
     return all;
   }
 
-  #releaseArgs(keys: readonly string[], value: string, primitive?: Primitive): (string | number)[] {
+  /**
+   * A waiter undoing the partial grants of an attempt that lost the race passes its `line`: it
+   * may have used its turn there, and gets it back instead of passing it on.
+   */
+  #releaseArgs(
+    keys: readonly string[],
+    value: string,
+    primitive?: Primitive,
+    line?: Line,
+  ): (string | number)[] {
     if (primitive) return [value, ...primitive.releaseArgs];
-    return this.#linedRelease ? [value, keys.length] : [value];
+    if (!this.#linedRelease) return [value];
+    return line ? [value, keys.length, line.id, line.window] : [value, keys.length];
   }
 
   #keys(resources: readonly string[]): string[] {
@@ -1043,13 +1071,22 @@ export class Redlock extends TypedEmitter {
     timeout: number,
     holders: Set<number>,
     line?: Line,
+    othersWait = false,
   ): Attempt<number> {
     if (!fencing && !this.#guard) {
       return this.#attempt(
         this.scripts.acquireScript,
         this.#linedAcquire ? this.#lined(keys) : keys,
         this.#linedAcquire
-          ? [value, duration, keys.length, line?.id ?? "", line?.checkin ?? 0, line?.window ?? 0]
+          ? [
+              value,
+              duration,
+              keys.length,
+              line?.id ?? "",
+              line?.checkin ?? 0,
+              line?.window ?? 0,
+              othersWait ? "1" : "0",
+            ]
           : [value, duration],
         timeout,
         countVote(keys.length, "acquire"),
@@ -1079,6 +1116,7 @@ export class Redlock extends TypedEmitter {
         line?.id ?? "",
         line?.checkin ?? 0,
         line?.window ?? 0,
+        othersWait ? "1" : "0",
       ],
       timeout,
       guardedVote(keys.length),
@@ -1164,6 +1202,7 @@ export class Redlock extends TypedEmitter {
     timeout: number,
     attempt: Attempt<number>,
     primitive: Primitive | undefined,
+    line?: Line,
   ): void {
     const total = this.#runners.length;
     const undone = new Promise<void>((resolve) => {
@@ -1171,7 +1210,7 @@ export class Redlock extends TypedEmitter {
       let answered = 0;
       attempt.forEachVote((node, kind) => {
         if (kind === "for" || kind === "failed") {
-          releases.push(this.#releaseOn(node, keys, value, timeout, primitive));
+          releases.push(this.#releaseOn(node, keys, value, timeout, primitive, line));
         }
         if (++answered === total) void Promise.allSettled(releases).then(() => resolve());
       });
@@ -1187,13 +1226,14 @@ export class Redlock extends TypedEmitter {
     value: string,
     timeout: number,
     primitive?: Primitive,
+    line?: Line,
   ): Promise<unknown> {
     return runAttempt({
       runners: [this.#runners[node] as ScriptRunner],
       names: [this.#names[node] as string],
       script: primitive?.releaseScript ?? this.scripts.releaseScript,
       keys: !primitive && this.#linedRelease ? this.#lined(keys) : keys,
-      args: this.#releaseArgs(keys, value, primitive),
+      args: this.#releaseArgs(keys, value, primitive, line),
       timeout: Math.max(1, timeout),
       deadlines: this.#deadlines,
       classify: releaseVote(keys.length),

@@ -21,30 +21,35 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
 /**
  * Lua for the waiting line of a lock key: a hash beside it (see `waitingLineKey`) where each
- * waiter that listens for releases has a field `<waiter id>` = `"<ticket> <deadline> <window>"`:
+ * process whose waiters listen for releases has a field `<waiter id>` = `"<ticket> <deadline> <window>"`:
  * the server's time in µs when it first joined (its place), the time in ms after which it
  * counts as gone unless it tries again, and how many ms it needs to come after a release. The
  * field `~` = `"<waiter id> <until>"` is the turn a release gave to the longest waiter: until
  * then (ms), only that waiter may take the free key. Nothing here ever makes a key held longer
  * or by two locks: a turn only refuses others, for at most its window.
  *
- * `line_join(first, count, id, checkin, window, left)` puts `id` in line on KEYS[first..] and
- * returns `-left`; `line_turn(first, count, id)` returns the ms left of a turn given to someone
- * else (0 if none) and whether any turn was seen; `line_leave(first, count, id)` takes `id` and
- * the turn out of line once `id` holds the keys; `line_next(key)` gives the turn to the longest
- * waiter still in line after a release.
+ * A waiter id stands for a process (one `Redlock` instance): any of its waiters may use its turn.
+ * `line_join(first, count, id, checkin, window, left, back)` puts `id` in line on KEYS[first..]
+ * (keeping its place, or at the end when `back`) and returns `-left`; `line_turn(first, count,
+ * id)` returns the ms left of a turn given to someone else (0 if none) and whether any turn was
+ * seen; `line_leave(first, count, id, stay, checkin, window)` ends the turn once `id` holds the
+ * keys and takes `id` out of line, or to the end of it when `stay` is "1" (more of its waiters
+ * wait); `line_next(key, again, window)` gives the turn back to `again` for `window` ms when
+ * that waiter undoes a grant it lost the race with, and otherwise gives the turn to the longest
+ * waiter still in line after a release. The turn takes the waiter's place: one that does not
+ * come in time joins again at the end, so a waiter that left costs one window at most.
  */
 export const WAITING_LINE = `local function line_ms()
   local time = redis.call("TIME")
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), time
 end
-local function line_join(first, count, id, checkin, window, left)
+local function line_join(first, count, id, checkin, window, left, back)
   if id ~= "" and first > 0 then
     local now, time = line_ms()
     local deadline = now + tonumber(checkin)
     local stamp = time[1] .. string.rep("0", 6 - #time[2]) .. time[2]
     for i = first, first + count - 1 do
-      local entry = redis.call("HGET", KEYS[i], id)
+      local entry = not back and redis.call("HGET", KEYS[i], id)
       local ticket = entry and string.match(entry, "^(%d+) ") or stamp
       redis.call("HSET", KEYS[i], id, ticket .. " " .. deadline .. " " .. window)
       if redis.call("PTTL", KEYS[i]) < tonumber(checkin) then redis.call("PEXPIRE", KEYS[i], checkin) end
@@ -67,10 +72,17 @@ local function line_turn(first, count, id)
   end
   return 0, seen
 end
-local function line_leave(first, count, id)
+local function line_leave(first, count, id, stay, checkin, window)
   for i = first, first + count - 1 do redis.call("HDEL", KEYS[i], "~", id) end
+  if stay == "1" then line_join(first, count, id, checkin, window, 0, true) end
 end
-local function line_next(key)
+local function line_next(key, again, again_window)
+  if again and again ~= "" then
+    local till = line_ms() + tonumber(again_window)
+    redis.call("HSET", key, "~", again .. " " .. till)
+    if redis.call("PTTL", key) < tonumber(again_window) then redis.call("PEXPIRE", key, again_window) end
+    return
+  end
   local entries = redis.call("HGETALL", key)
   if #entries == 0 then return end
   local now = line_ms()
@@ -87,6 +99,7 @@ local function line_next(key)
     end
   end
   if best then
+    redis.call("HDEL", key, best)
     redis.call("HSET", key, "~", best .. " " .. (now + window))
     if redis.call("PTTL", key) < window then redis.call("PEXPIRE", key, window) end
   else

@@ -24,9 +24,9 @@ export const DEFAULT_MARKER_KEY = `${RESERVED_NAMESPACE}boot`;
  * ARGV[3]         n, the number of resource keys
  * ARGV[4]         "1" to read the fencing counters, "0" not to
  * ARGV[5]         the restart-guard period in ms, "0" for none
- * ARGV[6..9]      optional: index of the first waiting line (0: none), the caller's waiter id
- *                 ("" when not in line), ms it stays in line, ms it needs to come (see the
- *                 plain acquire script)
+ * ARGV[6..10]     optional: index of the first waiting line (0: none), the caller's waiter id
+ *                 ("" when not in line), ms it stays in line, ms it needs to come, "1" when
+ *                 more of its waiters wait (see the plain acquire script)
  *
  * Returns { 1, highest fencing counter among the keys (0 if none) } when granted;
  * { 0, the holder's remaining TTL in ms (0 if unknown) } when another lock holds a key, or
@@ -90,7 +90,7 @@ end
 if first > 0 then
   local left, seen = line_turn(first, n, id)
   if left > 0 then return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], left) } end
-  if seen or id ~= "" then line_leave(first, n, id) end
+  if seen or id ~= "" then line_leave(first, n, id, ARGV[10], ARGV[8], ARGV[9]) end
 end
 for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])

@@ -13,9 +13,11 @@ import { sha1 } from "./sha1";
  * ARGV[1]        the lock value (random, unique per lock)
  * ARGV[2]        the duration in milliseconds (PX)
  * ARGV[3]        n, the number of resource keys (optional: without it, every key is a resource)
- * ARGV[4]        the caller's waiter id, "" when it does not wait in line
+ * ARGV[4]        the caller's waiter id (its process), "" when it does not wait in line
  * ARGV[5]        ms the caller stays in line without trying again
  * ARGV[6]        ms the caller needs to come when its turn is given
+ * ARGV[7]        "1" when more waiters with that id wait: a grant moves the id to the end of
+ *                the line instead of taking it out
  *
  * Returns n when every key now holds ARGV[1] with a fresh TTL. A key that already holds
  * ARGV[1] counts as granted and is refreshed, so a write retried after a lost reply is safe.
@@ -39,7 +41,7 @@ end
 if first > 0 then
   local left, seen = line_turn(first, n, id)
   if left > 0 then return line_join(first, n, id, ARGV[5], ARGV[6], left) end
-  if seen or id ~= "" then line_leave(first, n, id) end
+  if seen or id ~= "" then line_leave(first, n, id, ARGV[7], ARGV[5], ARGV[6]) end
 end
 for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
@@ -84,6 +86,9 @@ return #KEYS
  * KEYS[n+1..2n]  their waiting lines, present when ARGV[2] is given
  * ARGV[1]        the lock value
  * ARGV[2]        n, the number of resource keys (optional: without it, every key is a resource)
+ * ARGV[3]        optional: the waiter id of an attempt that lost the race and undoes its
+ *                grants; it keeps the turn (for ARGV[4] ms) instead of passing it on
+ * ARGV[4]        see ARGV[3]
  *
  * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
  * subscribers any one announcement reached (0 when none was made). The remaining
@@ -101,7 +106,7 @@ for i = 1, n do
     local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
     if reached > heard then heard = reached end
     deleted = deleted + 1
-    if n < #KEYS then line_next(KEYS[n + i]) end
+    if n < #KEYS then line_next(KEYS[n + i], ARGV[3], ARGV[4]) end
   elseif not current then
     missing = missing + 1
   end

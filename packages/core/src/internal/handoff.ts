@@ -120,6 +120,16 @@ export class Handoff {
     }
   }
 
+  /** Does anyone here but `waiter` wait for one of `keys`? */
+  othersWait(keys: readonly string[], waiter: Waiter | undefined): boolean {
+    if (this.#keys.size === 0) return false;
+    for (const key of keys) {
+      const queue = this.#keys.get(key)?.queue;
+      if (queue && (queue.length > 1 || (queue.length === 1 && queue[0] !== waiter))) return true;
+    }
+    return false;
+  }
+
   /** Call right before each attempt: announcements count from here on. */
   attempting(waiter: Waiter): void {
     waiter.seen = new Set();

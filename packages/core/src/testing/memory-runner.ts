@@ -285,14 +285,14 @@ export class MemoryRunner implements ScriptRunner {
   }
 
   #acquireInLine(keys: string[], args: string[]): number {
-    const [value = "", ttl = "0", count, id = "", checkin = "0", window = "0"] = args;
+    const [value = "", ttl = "0", count, id = "", checkin = "0", window = "0", stay = "0"] = args;
     const n = count === undefined ? keys.length : Number(count);
     const lines = keys.slice(n).map((key) => this.#waitingLine(key));
-    const join = (left: number): number => {
+    const join = (left: number, back = false): number => {
       if (id !== "") {
         const now = this.#clock.now();
         for (const line of lines) {
-          const ticket = line.waiters.get(id)?.ticket ?? ++this.#lineStamp;
+          const ticket = (back ? undefined : line.waiters.get(id)?.ticket) ?? ++this.#lineStamp;
           line.waiters.set(id, { ticket, deadline: now + Number(checkin), window: Number(window) });
         }
       }
@@ -311,11 +311,12 @@ export class MemoryRunner implements ScriptRunner {
       line.turn = undefined;
       line.waiters.delete(id);
     }
+    if (stay === "1") join(0, true);
     return this.#acquire(locks, value, Number(ttl));
   }
 
   #releaseInLine(keys: string[], args: string[]): [number, number, number] {
-    const [value = "", count] = args;
+    const [value = "", count, again = "", againWindow = "0"] = args;
     const n = count === undefined ? keys.length : Number(count);
     const result: [number, number, number] = [0, 0, 0];
     keys.slice(0, n).forEach((key, i) => {
@@ -327,11 +328,16 @@ export class MemoryRunner implements ScriptRunner {
       if (deleted === 0 || lineKey === undefined) return;
       const line = this.#waitingLine(lineKey);
       const now = this.#clock.now();
+      if (again !== "") {
+        line.turn = { id: again, until: now + Number(againWindow) };
+        return;
+      }
       let next: [string, LineEntry] | undefined;
       for (const [waiter, entry] of line.waiters) {
         if (entry.deadline <= now) line.waiters.delete(waiter);
         else if (!next || entry.ticket < next[1].ticket) next = [waiter, entry];
       }
+      if (next) line.waiters.delete(next[0]);
       line.turn = next && { id: next[0], until: now + next[1].window };
     });
     return result;
@@ -360,7 +366,7 @@ export class MemoryRunner implements ScriptRunner {
 
   #acquireGuarded(keys: string[], args: string[]): [number, number] {
     const [value = "", ttl = "0", count = "0", fencing = "0", guard = "0"] = args;
-    const [firstLine = "0", id = "", checkin = "0", window = "0"] = args.slice(5);
+    const [firstLine = "0", id = "", checkin = "0", window = "0", stay = "0"] = args.slice(5);
     const n = Number(count);
     const period = Number(guard);
     if (period > 0) {
@@ -379,7 +385,7 @@ export class MemoryRunner implements ScriptRunner {
     const lines = Number(firstLine) > 0 ? keys.slice(Number(firstLine) - 1) : [];
     const granted = this.#acquireInLine(
       [...lockKeys, ...lines],
-      lines.length > 0 ? [value, ttl, String(n), id, checkin, window] : [value, ttl],
+      lines.length > 0 ? [value, ttl, String(n), id, checkin, window, stay] : [value, ttl],
     );
     if (granted !== n) return [0, Math.max(0, -granted)];
     let highest = 0;
