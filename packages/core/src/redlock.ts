@@ -455,6 +455,7 @@ export class Redlock extends TypedEmitter {
                 holders,
                 line,
                 line !== undefined && handoff.othersWait(keys, waiter),
+                line ? handoff.waited(keys) : 0,
               );
         }
         let decision: Attempt<number>;
@@ -466,6 +467,7 @@ export class Redlock extends TypedEmitter {
           throw aborted(names, attempts, signal);
         }
         if (waiter) handoff.attempted(waiter, decision.granted);
+        if (decision.granted && line) handoff.served(keys);
         keepAttempt(attempts, attempt);
         // The turn a release gives this waiter lasts about three of its round trips.
         if (line) line.window = Math.min(timeout, Math.max(30, 3 * (clock.now() - start) + 20));
@@ -978,8 +980,8 @@ export class Redlock extends TypedEmitter {
   }
 
   /**
-   * A waiter undoing the partial grants of an attempt that lost the race passes its `line`: it
-   * may have used its turn there, and gets it back instead of passing it on.
+   * A waiter undoing the partial grants of an attempt that lost the race passes its `line`: a
+   * turn it had there stays its own instead of passing on.
    */
   #releaseArgs(
     keys: readonly string[],
@@ -989,7 +991,7 @@ export class Redlock extends TypedEmitter {
   ): (string | number)[] {
     if (primitive) return [value, ...primitive.releaseArgs];
     if (!this.#linedRelease) return [value];
-    return line ? [value, keys.length, line.id, line.window] : [value, keys.length];
+    return line ? [value, keys.length, line.id] : [value, keys.length];
   }
 
   #keys(resources: readonly string[]): string[] {
@@ -1072,6 +1074,7 @@ export class Redlock extends TypedEmitter {
     holders: Set<number>,
     line?: Line,
     othersWait = false,
+    waited = 0,
   ): Attempt<number> {
     if (!fencing && !this.#guard) {
       return this.#attempt(
@@ -1086,6 +1089,7 @@ export class Redlock extends TypedEmitter {
               line?.checkin ?? 0,
               line?.window ?? 0,
               othersWait ? "1" : "0",
+              waited,
             ]
           : [value, duration],
         timeout,
@@ -1117,6 +1121,7 @@ export class Redlock extends TypedEmitter {
         line?.checkin ?? 0,
         line?.window ?? 0,
         othersWait ? "1" : "0",
+        waited,
       ],
       timeout,
       guardedVote(keys.length),

@@ -21,36 +21,35 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
 /**
  * Lua for the waiting line of a lock key: a hash beside it (see `waitingLineKey`) where each
- * process whose waiters listen for releases has a field `<waiter id>` = `"<ticket> <deadline> <window>"`:
- * the server's time in µs when it first joined (its place), the time in ms after which it
- * counts as gone unless it tries again, and how many ms it needs to come after a release. The
- * field `~` = `"<waiter id> <until>"` is the turn a release gave to the longest waiter: until
- * then (ms), only that waiter may take the free key. Nothing here ever makes a key held longer
- * or by two locks: a turn only refuses others, for at most its window.
+ * process whose waiters listen for releases has a field `<waiter id>` =
+ * `"<ticket> <deadline> <window>"`: when it began waiting (the server's time in µs less the
+ * waiting time the process reports, so every node orders the same processes the same way), the
+ * time in ms after which it counts as gone unless it tries again, and how many ms it needs to come
+ * after a release. The field `~` = `"<waiter id> <until>"` is the turn a release gave to the
+ * longest waiter: until then (ms), only that process may take the free key. Nothing here ever
+ * makes a key held longer or by two locks: a turn only refuses others, for at most its window.
  *
  * A waiter id stands for a process (one `Redlock` instance): any of its waiters may use its turn.
- * `line_join(first, count, id, checkin, window, left, back)` puts `id` in line on KEYS[first..]
- * (keeping its place, or at the end when `back`) and returns `-left`; `line_turn(first, count,
- * id)` returns the ms left of a turn given to someone else (0 if none) and whether any turn was
- * seen; `line_leave(first, count, id, stay, checkin, window)` ends the turn once `id` holds the
- * keys and takes `id` out of line, or to the end of it when `stay` is "1" (more of its waiters
- * wait); `line_next(key, again, window)` gives the turn back to `again` for `window` ms when
- * that waiter undoes a grant it lost the race with, and otherwise gives the turn to the longest
- * waiter still in line after a release. The turn takes the waiter's place: one that does not
- * come in time joins again at the end, so a waiter that left costs one window at most.
+ * `line_join(first, count, id, checkin, window, waited, left)` puts `id` in line on
+ * KEYS[first..] and returns `-left`; `line_turn(first, count, id)` returns the ms left of a turn
+ * given to someone else (0 if none) and whether any turn was seen; `line_leave(first, count, id,
+ * stay, checkin, window)` takes `id` out of line once it holds the keys, or to the end of the line
+ * when `stay` is "1" (more of its waiters wait); its turn lasts until it releases, so a grant it
+ * undoes after losing the race on other nodes keeps it. `line_next(key, undoing)` gives the turn
+ * to the longest waiter still in line after a release, unless `undoing` still has it. A turn takes
+ * the waiter's place: one that does not come in time joins again, so a waiter that left costs
+ * one window at most.
  */
 export const WAITING_LINE = `local function line_ms()
   local time = redis.call("TIME")
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), time
 end
-local function line_join(first, count, id, checkin, window, left, back)
+local function line_join(first, count, id, checkin, window, waited, left)
   if id ~= "" and first > 0 then
     local now, time = line_ms()
     local deadline = now + tonumber(checkin)
-    local stamp = time[1] .. string.rep("0", 6 - #time[2]) .. time[2]
+    local ticket = string.format("%.0f", tonumber(time[1]) * 1000000 + tonumber(time[2]) - tonumber(waited) * 1000)
     for i = first, first + count - 1 do
-      local entry = not back and redis.call("HGET", KEYS[i], id)
-      local ticket = entry and string.match(entry, "^(%d+) ") or stamp
       redis.call("HSET", KEYS[i], id, ticket .. " " .. deadline .. " " .. window)
       if redis.call("PTTL", KEYS[i]) < tonumber(checkin) then redis.call("PEXPIRE", KEYS[i], checkin) end
     end
@@ -73,15 +72,20 @@ local function line_turn(first, count, id)
   return 0, seen
 end
 local function line_leave(first, count, id, stay, checkin, window)
-  for i = first, first + count - 1 do redis.call("HDEL", KEYS[i], "~", id) end
-  if stay == "1" then line_join(first, count, id, checkin, window, 0, true) end
+  for i = first, first + count - 1 do
+    local turn = redis.call("HGET", KEYS[i], "~")
+    if turn and string.match(turn, "^(.*) ") ~= id then redis.call("HDEL", KEYS[i], "~") end
+    redis.call("HDEL", KEYS[i], id)
+  end
+  if stay == "1" then line_join(first, count, id, checkin, window, 0, 0) end
 end
-local function line_next(key, again, again_window)
-  if again and again ~= "" then
-    local till = line_ms() + tonumber(again_window)
-    redis.call("HSET", key, "~", again .. " " .. till)
-    if redis.call("PTTL", key) < tonumber(again_window) then redis.call("PEXPIRE", key, again_window) end
-    return
+local function line_next(key, undoing)
+  if undoing and undoing ~= "" then
+    local turn = redis.call("HGET", key, "~")
+    if turn then
+      local who, till = string.match(turn, "^(.*) (%d+)$")
+      if who == undoing and tonumber(till) > line_ms() then return end
+    end
   end
   local entries = redis.call("HGETALL", key)
   if #entries == 0 then return end

@@ -24,9 +24,10 @@ export const DEFAULT_MARKER_KEY = `${RESERVED_NAMESPACE}boot`;
  * ARGV[3]         n, the number of resource keys
  * ARGV[4]         "1" to read the fencing counters, "0" not to
  * ARGV[5]         the restart-guard period in ms, "0" for none
- * ARGV[6..10]     optional: index of the first waiting line (0: none), the caller's waiter id
+ * ARGV[6..11]     optional: index of the first waiting line (0: none), the caller's waiter id
  *                 ("" when not in line), ms it stays in line, ms it needs to come, "1" when
- *                 more of its waiters wait (see the plain acquire script)
+ *                 more of its waiters wait, ms its process has waited (see the plain acquire
+ *                 script)
  *
  * Returns { 1, highest fencing counter among the keys (0 if none) } when granted;
  * { 0, the holder's remaining TTL in ms (0 if unknown) } when another lock holds a key, or
@@ -84,12 +85,12 @@ for i = 1, n do
   if current and current ~= ARGV[1] then
     local ttl = redis.call("PTTL", KEYS[i])
     if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
-    return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], ttl) }
+    return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], ARGV[11] or 0, ttl) }
   end
 end
 if first > 0 then
   local left, seen = line_turn(first, n, id)
-  if left > 0 then return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], left) } end
+  if left > 0 then return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], ARGV[11] or 0, left) } end
   if seen or id ~= "" then line_leave(first, n, id, ARGV[10], ARGV[8], ARGV[9]) end
 end
 for i = 1, n do

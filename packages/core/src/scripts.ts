@@ -18,6 +18,7 @@ import { sha1 } from "./sha1";
  * ARGV[6]        ms the caller needs to come when its turn is given
  * ARGV[7]        "1" when more waiters with that id wait: a grant moves the id to the end of
  *                the line instead of taking it out
+ * ARGV[8]        how long (ms) the caller's process has been waiting for its next turn
  *
  * Returns n when every key now holds ARGV[1] with a fresh TTL. A key that already holds
  * ARGV[1] counts as granted and is refreshed, so a write retried after a lost reply is safe.
@@ -35,12 +36,12 @@ for i = 1, n do
   if current and current ~= ARGV[1] then
     local ttl = redis.call("PTTL", KEYS[i])
     if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
-    return line_join(first, n, id, ARGV[5], ARGV[6], ttl)
+    return line_join(first, n, id, ARGV[5], ARGV[6], ARGV[8] or 0, ttl)
   end
 end
 if first > 0 then
   local left, seen = line_turn(first, n, id)
-  if left > 0 then return line_join(first, n, id, ARGV[5], ARGV[6], left) end
+  if left > 0 then return line_join(first, n, id, ARGV[5], ARGV[6], ARGV[8] or 0, left) end
   if seen or id ~= "" then line_leave(first, n, id, ARGV[7], ARGV[5], ARGV[6]) end
 end
 for i = 1, n do
@@ -87,8 +88,7 @@ return #KEYS
  * ARGV[1]        the lock value
  * ARGV[2]        n, the number of resource keys (optional: without it, every key is a resource)
  * ARGV[3]        optional: the waiter id of an attempt that lost the race and undoes its
- *                grants; it keeps the turn (for ARGV[4] ms) instead of passing it on
- * ARGV[4]        see ARGV[3]
+ *                grants; a turn it still has is kept instead of passed on
  *
  * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
  * subscribers any one announcement reached (0 when none was made). The remaining
@@ -106,7 +106,7 @@ for i = 1, n do
     local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
     if reached > heard then heard = reached end
     deleted = deleted + 1
-    if n < #KEYS then line_next(KEYS[n + i], ARGV[3], ARGV[4]) end
+    if n < #KEYS then line_next(KEYS[n + i], ARGV[3]) end
   elseif not current then
     missing = missing + 1
   end

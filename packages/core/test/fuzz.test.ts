@@ -1479,14 +1479,14 @@ function expectOnlyKeys(
       expect(String(args[0])).toMatch(HEX);
       const lines = keys.map((key) => waitingLineKey(key, redlock.keyPrefix));
       if (kind === "release") {
-        // A waiter undoing a lost race adds its waiter id and turn window.
+        // A waiter undoing a lost race adds its waiter id.
         expect(args.slice(0, 2)).toEqual([args[0], keys.length]);
-        expect([2, 4]).toContain(args.length);
+        expect([2, 3]).toContain(args.length);
         expect(sent).toEqual([...keys, ...lines]);
       }
       if (kind === "acquire") {
         expect(sent).toEqual([...keys, ...lines]);
-        expect(args).toHaveLength(7);
+        expect(args).toHaveLength(8);
         expect(args[2]).toBe(keys.length);
         expect(Number.isSafeInteger(args[1])).toBe(true);
       }
@@ -1509,6 +1509,7 @@ function expectOnlyKeys(
           args[7],
           args[8],
           args[9],
+          args[10],
         ]);
         expect(sent.slice(keys.length, fencing ? 2 * keys.length : keys.length)).toEqual(
           fencing ? names.map((name) => fenceKey(name, redlock.keyPrefix)) : [],

@@ -122,6 +122,44 @@ describe("waiting lines: across processes, a release gives the turn to the longe
     CPU_BOUND_TIMEOUT,
   );
 
+  test(
+    "three processes at 0, 1 and 3 ms from three nodes all get a fair share, without stalls",
+    async () => {
+      const clock = new FakeClock();
+      const runners = [0, 1, 2].map((i) => new MemoryRunner({ name: `n${i}`, clock }));
+      const processes = [0, 1, 3].map(
+        (ms) =>
+          new Redlock(
+            runners.map((runner) => (ms === 0 ? runner : distant(runner, clock, ms))),
+            { clock, retryJitter: 0 },
+          ),
+      );
+      const counts = [0, 0, 0];
+      let inside = 0;
+      let most = 0;
+      let stop = false;
+      const worker = async (p: number) => {
+        while (!stop) {
+          const lock = await processes[p]!.acquire(["shared"], 5000, forever);
+          inside++;
+          most = Math.max(most, inside);
+          counts[p]!++;
+          if (counts[0]! + counts[1]! + counts[2]! >= 150) stop = true;
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, 1));
+          inside--;
+          await lock.release();
+        }
+      };
+      const workers = [0, 1, 2, 3].flatMap(() => [worker(0), worker(1), worker(2)]);
+      await clock.settle(Promise.all(workers), 120_000);
+      expect(most).toBe(1);
+      const total = counts[0]! + counts[1]! + counts[2]!;
+      for (const count of counts) expect(count).toBeGreaterThanOrEqual(total / 6);
+      expect(clock.now()).toBeLessThan(total * 10);
+    },
+    CPU_BOUND_TIMEOUT,
+  );
+
   test("a turn given to a waiter that left runs out after its window; then the next one takes it", async () => {
     const { clock, near, far } = deployment(3, 5);
     const held = await clock.settle(near.acquire(["a"], 10_000));

@@ -35,6 +35,8 @@ interface KeyState {
   handingOff: boolean;
   /** Newcomers holding back during a hand-off; each is called when it ends (`true`: taken). */
   readonly gate: Set<(taken: boolean) => void>;
+  /** When this process began waiting for its next turn on the key (see `waited`). */
+  since: number;
 }
 
 /**
@@ -86,6 +88,7 @@ export class Handoff {
           refreshing: false,
           handingOff: false,
           gate: new Set(),
+          since: this.#clock.now(),
         };
         this.#keys.set(key, state);
         if (this.enabled) void this.#listen(state, key);
@@ -128,6 +131,25 @@ export class Handoff {
       if (queue && (queue.length > 1 || (queue.length === 1 && queue[0] !== waiter))) return true;
     }
     return false;
+  }
+
+  /**
+   * How long this process has been waiting for its next turn on `keys` (the first of them): since
+   * its first waiter queued, or since the last grant here while others waited. Nodes order their
+   * waiting lines by it.
+   */
+  waited(keys: readonly string[]): number {
+    const state = this.#keys.get(keys[0] as string);
+    return state ? Math.max(0, Math.floor(this.#clock.now() - state.since)) : 0;
+  }
+
+  /** A waiter here got `keys`: the others here wait for the next turn from now on. */
+  served(keys: readonly string[]): void {
+    if (this.#keys.size === 0) return;
+    for (const key of keys) {
+      const state = this.#keys.get(key);
+      if (state) state.since = this.#clock.now();
+    }
   }
 
   /** Call right before each attempt: announcements count from here on. */

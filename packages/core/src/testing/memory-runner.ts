@@ -286,13 +286,15 @@ export class MemoryRunner implements ScriptRunner {
 
   #acquireInLine(keys: string[], args: string[]): number {
     const [value = "", ttl = "0", count, id = "", checkin = "0", window = "0", stay = "0"] = args;
+    const waited = Number(args[7] ?? 0);
     const n = count === undefined ? keys.length : Number(count);
     const lines = keys.slice(n).map((key) => this.#waitingLine(key));
     const join = (left: number, back = false): number => {
       if (id !== "") {
         const now = this.#clock.now();
+        // Ordered by when the process began waiting; ties by arrival.
+        const ticket = (now - (back ? 0 : waited)) * 1e6 + (++this.#lineStamp % 1e6);
         for (const line of lines) {
-          const ticket = (back ? undefined : line.waiters.get(id)?.ticket) ?? ++this.#lineStamp;
           line.waiters.set(id, { ticket, deadline: now + Number(checkin), window: Number(window) });
         }
       }
@@ -308,7 +310,9 @@ export class MemoryRunner implements ScriptRunner {
       if (left > 0) return join(Math.ceil(left));
     }
     for (const line of lines) {
-      line.turn = undefined;
+      if (line.turn && (line.turn.id !== id || line.turn.until <= this.#clock.now())) {
+        line.turn = undefined;
+      }
       line.waiters.delete(id);
     }
     if (stay === "1") join(0, true);
@@ -316,7 +320,7 @@ export class MemoryRunner implements ScriptRunner {
   }
 
   #releaseInLine(keys: string[], args: string[]): [number, number, number] {
-    const [value = "", count, again = "", againWindow = "0"] = args;
+    const [value = "", count, undoing = ""] = args;
     const n = count === undefined ? keys.length : Number(count);
     const result: [number, number, number] = [0, 0, 0];
     keys.slice(0, n).forEach((key, i) => {
@@ -328,10 +332,7 @@ export class MemoryRunner implements ScriptRunner {
       if (deleted === 0 || lineKey === undefined) return;
       const line = this.#waitingLine(lineKey);
       const now = this.#clock.now();
-      if (again !== "") {
-        line.turn = { id: again, until: now + Number(againWindow) };
-        return;
-      }
+      if (undoing !== "" && line.turn?.id === undoing && line.turn.until > now) return;
       let next: [string, LineEntry] | undefined;
       for (const [waiter, entry] of line.waiters) {
         if (entry.deadline <= now) line.waiters.delete(waiter);
@@ -366,7 +367,8 @@ export class MemoryRunner implements ScriptRunner {
 
   #acquireGuarded(keys: string[], args: string[]): [number, number] {
     const [value = "", ttl = "0", count = "0", fencing = "0", guard = "0"] = args;
-    const [firstLine = "0", id = "", checkin = "0", window = "0", stay = "0"] = args.slice(5);
+    const [firstLine = "0", id = "", checkin = "0", window = "0", stay = "0", waited = "0"] =
+      args.slice(5);
     const n = Number(count);
     const period = Number(guard);
     if (period > 0) {
@@ -385,7 +387,7 @@ export class MemoryRunner implements ScriptRunner {
     const lines = Number(firstLine) > 0 ? keys.slice(Number(firstLine) - 1) : [];
     const granted = this.#acquireInLine(
       [...lockKeys, ...lines],
-      lines.length > 0 ? [value, ttl, String(n), id, checkin, window, stay] : [value, ttl],
+      lines.length > 0 ? [value, ttl, String(n), id, checkin, window, stay, waited] : [value, ttl],
     );
     if (granted !== n) return [0, Math.max(0, -granted)];
     let highest = 0;
