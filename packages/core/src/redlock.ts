@@ -96,6 +96,14 @@ interface Line {
   window: number;
 }
 
+/**
+ * The waiter id of a waiter that cannot hear releases (yet): it keeps no place in line (a turn
+ * given to it would run out unused) and is not held back by turns, so that polling waiters are
+ * never shut out by those that listen. A first try joins the line: a waiter whose subscriptions
+ * are not confirmed when its turn comes costs that one turn.
+ */
+const DEAF = "*";
+
 /** The settings of a call that passed none. */
 const NO_SETTINGS: AcquireSettings = Object.freeze({});
 
@@ -319,6 +327,7 @@ export class Redlock extends TypedEmitter {
         false,
         timeout,
         holders,
+        line ? line.id : "",
         line,
         line !== undefined && this.#handoff.othersWait(keys, undefined),
       );
@@ -453,6 +462,7 @@ export class Redlock extends TypedEmitter {
                 fencing,
                 timeout,
                 holders,
+                !line ? "" : waiter && !handoff.canHear(waiter) ? DEAF : line.id,
                 line,
                 line !== undefined && handoff.othersWait(keys, waiter),
                 line ? handoff.waited(keys) : 0,
@@ -1072,6 +1082,7 @@ export class Redlock extends TypedEmitter {
     fencing: boolean,
     timeout: number,
     holders: Set<number>,
+    lineId = "",
     line?: Line,
     othersWait = false,
     waited = 0,
@@ -1085,7 +1096,7 @@ export class Redlock extends TypedEmitter {
               value,
               duration,
               keys.length,
-              line?.id ?? "",
+              lineId,
               line?.checkin ?? 0,
               line?.window ?? 0,
               othersWait ? "1" : "0",
@@ -1117,7 +1128,7 @@ export class Redlock extends TypedEmitter {
         fencing ? "1" : "0",
         this.#guard?.period ?? 0,
         firstLine,
-        line?.id ?? "",
+        lineId,
         line?.checkin ?? 0,
         line?.window ?? 0,
         othersWait ? "1" : "0",

@@ -30,6 +30,8 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
  * makes a key held longer or by two locks: a turn only refuses others, for at most its window.
  *
  * A waiter id stands for a process (one `Redlock` instance): any of its waiters may use its turn.
+ * The id "" keeps no place and respects turns (single tries); "*" keeps no place and ignores
+ * turns (waiters that cannot hear releases, and so would let a turn run out unused).
  * `line_join(first, count, id, checkin, window, waited, left)` puts `id` in line on
  * KEYS[first..] and returns `-left`; `line_turn(first, count, id)` returns the ms left of a turn
  * given to someone else (0 if none) and whether any turn was seen; `line_leave(first, count, id,
@@ -45,7 +47,7 @@ export const WAITING_LINE = `local function line_ms()
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000), time
 end
 local function line_join(first, count, id, checkin, window, waited, left)
-  if id ~= "" and first > 0 then
+  if id ~= "" and id ~= "*" and first > 0 then
     local now, time = line_ms()
     local deadline = now + tonumber(checkin)
     local ticket = string.format("%.0f", tonumber(time[1]) * 1000000 + tonumber(time[2]) - tonumber(waited) * 1000)

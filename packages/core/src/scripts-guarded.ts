@@ -88,7 +88,7 @@ for i = 1, n do
     return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], ARGV[11] or 0, ttl) }
   end
 end
-if first > 0 then
+if first > 0 and id ~= "*" then
   local left, seen = line_turn(first, n, id)
   if left > 0 then return { 0, -line_join(first, n, id, ARGV[8], ARGV[9], ARGV[11] or 0, left) } end
   if seen or id ~= "" then line_leave(first, n, id, ARGV[10], ARGV[8], ARGV[9]) end

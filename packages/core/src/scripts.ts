@@ -13,7 +13,8 @@ import { sha1 } from "./sha1";
  * ARGV[1]        the lock value (random, unique per lock)
  * ARGV[2]        the duration in milliseconds (PX)
  * ARGV[3]        n, the number of resource keys (optional: without it, every key is a resource)
- * ARGV[4]        the caller's waiter id (its process), "" when it does not wait in line
+ * ARGV[4]        the caller's waiter id (its process); "" when it does not wait in line, "*" when
+ *                it waits but cannot hear releases (no place, and turns do not hold it back)
  * ARGV[5]        ms the caller stays in line without trying again
  * ARGV[6]        ms the caller needs to come when its turn is given
  * ARGV[7]        "1" when more waiters with that id wait: a grant moves the id to the end of
@@ -39,7 +40,7 @@ for i = 1, n do
     return line_join(first, n, id, ARGV[5], ARGV[6], ARGV[8] or 0, ttl)
   end
 end
-if first > 0 then
+if first > 0 and id ~= "*" then
   local left, seen = line_turn(first, n, id)
   if left > 0 then return line_join(first, n, id, ARGV[5], ARGV[6], ARGV[8] or 0, left) end
   if seen or id ~= "" then line_leave(first, n, id, ARGV[7], ARGV[5], ARGV[6]) end

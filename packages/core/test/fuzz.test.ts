@@ -1473,7 +1473,7 @@ function expectOnlyKeys(
         const plain =
           typeof arg === "number"
             ? Number.isSafeInteger(arg)
-            : /^([0-9a-f]{32}|0|1|[0-9a-f]{10}[0-9a-z]+|)$/.test(arg);
+            : /^([0-9a-f]{32}|0|1|[0-9a-f]{10}[0-9a-z]+|\*|)$/.test(arg);
         expect(plain).toBe(true);
       }
       expect(String(args[0])).toMatch(HEX);

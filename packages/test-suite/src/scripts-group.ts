@@ -111,7 +111,13 @@ export function scriptsGroup(ctx: SuiteContext): void {
         // w3's turn lasts 1 ms; once it has passed, the key is anyone's.
         await new Promise((resolve) => setTimeout(resolve, 20));
         expect(await acquire("n")).toBe(1);
+        // A waiter that cannot hear releases ("*") keeps no place and is not held back by turns.
+        expect(await acquire("d", "*")).toBeLessThan(0);
+        expect(await acquire("v4", "w4")).toBeLessThan(0);
         expect(await runner.run(releaseScript, keys, ["n", 1])).toEqual([1, 0, 0]);
+        expect(await acquire("v5", "w5")).toBeLessThan(0);
+        expect(await acquire("d", "*")).toBe(1);
+        expect(await runner.run(releaseScript, keys, ["d", 1])).toEqual([1, 0, 0]);
       },
     );
   });

@@ -290,7 +290,7 @@ export class MemoryRunner implements ScriptRunner {
     const n = count === undefined ? keys.length : Number(count);
     const lines = keys.slice(n).map((key) => this.#waitingLine(key));
     const join = (left: number, back = false): number => {
-      if (id !== "") {
+      if (id !== "" && id !== "*") {
         const now = this.#clock.now();
         // Ordered by when the process began waiting; ties by arrival.
         const ticket = (now - (back ? 0 : waited)) * 1e6 + (++this.#lineStamp % 1e6);
@@ -305,11 +305,11 @@ export class MemoryRunner implements ScriptRunner {
       const entry = this.#live(key);
       if (entry && entry.value !== value) return join(Math.max(0, this.pttl(key)));
     }
-    for (const line of lines) {
+    for (const line of id === "*" ? [] : lines) {
       const left = line.turn && line.turn.id !== id ? line.turn.until - this.#clock.now() : 0;
       if (left > 0) return join(Math.ceil(left));
     }
-    for (const line of lines) {
+    for (const line of id === "*" ? [] : lines) {
       if (line.turn && (line.turn.id !== id || line.turn.until <= this.#clock.now())) {
         line.turn = undefined;
       }
