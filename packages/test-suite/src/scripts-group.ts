@@ -104,8 +104,7 @@ export function scriptsGroup(ctx: SuiteContext): void {
         // w1 left the line with the key: now it is w2's turn.
         expect(await acquire("n")).toBeLessThanOrEqual(-1);
         expect(await acquire("v2", "w2", 1)).toBe(1);
-        // w2 asked for a 1 ms turn next time; nobody else is in line, so its line is gone.
-        expect(await node!.get(keys[1]!)).toBe(null);
+        // w2 asked for a 1 ms turn next time.
         expect(await acquire("v3", "w3", 1)).toBeLessThanOrEqual(-1);
         expect(await runner.run(releaseScript, keys, ["v2", 1])).toEqual([1, 0, 0]);
         // w3's turn lasts 1 ms; once it has passed, the key is anyone's.
