@@ -235,8 +235,9 @@ export class Redlock extends TypedEmitter {
       adoptScript: defaultScripts.adoptScript,
       inspectScript: defaultScripts.inspectScript,
     });
-    this.#linedAcquire = this.scripts.acquireScript === defaultScripts.acquireScript;
-    this.#linedRelease = this.scripts.releaseScript === defaultScripts.releaseScript;
+    const lines = this.#runners.every((runner) => runner.waitingLines !== false);
+    this.#linedAcquire = lines && this.scripts.acquireScript === defaultScripts.acquireScript;
+    this.#linedRelease = lines && this.scripts.releaseScript === defaultScripts.releaseScript;
   }
 
   /**

@@ -101,4 +101,11 @@ export interface ScriptRunner {
   waitReplicas?(replicas: number, timeout: number, aof: boolean): Promise<number>;
   /** Optional: close the underlying connections; called by `Redlock.quit()`. */
   quit?(): Promise<unknown>;
+  /**
+   * Optional: `false` when this node cannot keep waiting lines (see `waitingLineKey`) in the
+   * lock key's cluster slot, as with a cluster client whose own key prefix has no `{hash tag}`
+   * (see `prefixKeepsSlot`). A `Redlock` with such a node sends lock keys only: waiters then take
+   * their chance when they try, as with custom scripts.
+   */
+  readonly waitingLines?: boolean;
 }

@@ -142,6 +142,16 @@ export function fenceKey(resource: string, keyPrefix = ""): string {
  * `<keyPrefix>__redlock__:line:{<tag>}:<resource>` when it has one, so that on a cluster the line
  * always lives in the lock key's slot.
  */
+/**
+ * Does a key prefix that a client adds in front of every key keep each waiting line in its lock
+ * key's cluster slot? Only when it is empty or holds a `{hash tag}` itself: both keys then hash
+ * the same. A cluster runner whose prefix does not sets `waitingLines: false`.
+ */
+export function prefixKeepsSlot(prefix: string): boolean {
+  const open = prefix.indexOf("{");
+  return prefix === "" || (open >= 0 && prefix.indexOf("}", open + 1) > open + 1);
+}
+
 export function waitingLineKey(key: string, keyPrefix = ""): string {
   const open = key.indexOf("{");
   const close = open < 0 ? -1 : key.indexOf("}", open + 1);

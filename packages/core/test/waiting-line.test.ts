@@ -1,5 +1,5 @@
 import { Redlock, ResourceLockedError, type ScriptRunner } from "../src";
-import { waitingLineKey } from "../src/adapter";
+import { prefixKeepsSlot, waitingLineKey } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
 import { CPU_BOUND_TIMEOUT } from "./helpers";
 
@@ -209,6 +209,25 @@ describe("waiting lines: across processes, a release gives the turn to the longe
     const redlock = new Redlock([runner], {}, { acquireScript: (source) => `${source}\n` });
     await redlock.acquire(["a"], 1000);
     expect(calls[0]).toEqual({ keys: ["a"], args: [expect.any(String), 1000] });
+  });
+
+  test("a node that cannot keep lines in the lock key's slot turns them off for the instance", async () => {
+    const calls: (readonly string[])[] = [];
+    const runner: ScriptRunner = {
+      waitingLines: false,
+      run: async (_script, keys) => {
+        calls.push(keys);
+        return keys.length;
+      },
+    };
+    const redlock = new Redlock([runner]);
+    const lock = await redlock.acquire(["a"], 1000);
+    await lock.release();
+    expect(calls).toEqual([["a"], ["a"]]);
+    expect(prefixKeepsSlot("")).toBe(true);
+    expect(prefixKeepsSlot("{app}:")).toBe(true);
+    expect(prefixKeepsSlot("app:")).toBe(false);
+    expect(prefixKeepsSlot("app{}:")).toBe(false);
   });
 
   test("a line lives in the lock key's cluster slot", () => {

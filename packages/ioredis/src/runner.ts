@@ -4,6 +4,7 @@ import {
   createReleaseListeners,
   createScriptRunner,
   type DriverRunner,
+  prefixKeepsSlot,
   type RunnerOptions,
   runnerSettings,
   waitCommand,
@@ -102,6 +103,7 @@ export function createIoredisRunner(
     },
     ...(stringNumbers(client) ? { decode: toNumbers } : {}),
     ...(typeof client.duplicate === "function" ? { onRelease } : {}),
+    ...(client.isCluster && !prefixKeepsSlot(prefix) ? { waitingLines: false } : {}),
     // On the scripts' connection; a Cluster routes WAIT to no particular node, so it has none.
     ...(typeof client.call === "function" && !client.isCluster
       ? {

@@ -76,6 +76,24 @@ describe.each(drivers)("%s", (label, driver) => {
     expect(((failure.cause as NodeError).cause as Error).message).toMatch(/^CROSSSLOT/);
   });
 
+  test("a client keyPrefix without a hash tag: untagged names lock, and waiters get the lock", async () => {
+    const client = driver.cluster(cluster.startupNodes, "app:");
+    // The waiting line of "app:<name>" would hash elsewhere: the runner says so, and core sends
+    // lock keys only.
+    expect(createIoredisRunner(client).waitingLines).toBe(false);
+    expect(createIoredisRunner(driver.cluster(cluster.startupNodes, "{app}:")).waitingLines).toBe(
+      undefined,
+    );
+    const redlock = new Redlock([client], { retryDelay: 50, retryJitter: 0 });
+    const name = `plain:${++counter}`;
+    const held = await redlock.acquire([name], 5000);
+    expect(await respCall(await owner(`app:${name}`), "GET", `app:${name}`)).toBe(held.value);
+    const waiting = redlock.acquire([name], 5000);
+    await held.release();
+    const lock = await waiting;
+    expect((await lock.release()).outcome).toBe("released");
+  });
+
   test("falls back to EVAL on the owning node after SCRIPT FLUSH", async () => {
     const client = driver.cluster(cluster.startupNodes);
     const redlock = new Redlock([client]);

@@ -22,7 +22,7 @@ export interface RedisOverrides {
 /** One ioredis major: how to open a standalone and a cluster client that never retry forever. */
 export interface Driver {
   redis(url: string, options?: RedisOverrides): TestClient;
-  cluster(startupNodes: { host: string; port: number }[]): TestClient;
+  cluster(startupNodes: { host: string; port: number }[], keyPrefix?: string): TestClient;
 }
 
 const opened = new Set<TestClient>();
@@ -51,14 +51,16 @@ export const drivers: [string, Driver][] = [
     "ioredis 5",
     {
       redis: (url, options) => track(new Redis5(url, { ...standalone, ...options })),
-      cluster: (nodes) => track(new Cluster5(nodes, clusterOptions)),
+      cluster: (nodes, keyPrefix) =>
+        track(new Cluster5(nodes, keyPrefix ? { ...clusterOptions, keyPrefix } : clusterOptions)),
     },
   ],
   [
     "ioredis 6",
     {
       redis: (url, options) => track(new Redis6(url, { ...standalone, ...options })),
-      cluster: (nodes) => track(new Cluster6(nodes, clusterOptions)),
+      cluster: (nodes, keyPrefix) =>
+        track(new Cluster6(nodes, keyPrefix ? { ...clusterOptions, keyPrefix } : clusterOptions)),
     },
   ],
   [
@@ -66,7 +68,10 @@ export const drivers: [string, Driver][] = [
     "iovalkey",
     {
       redis: (url, options) => track(new RedisValkey(url, { ...standalone, ...options })),
-      cluster: (nodes) => track(new ClusterValkey(nodes, clusterOptions)),
+      cluster: (nodes, keyPrefix) =>
+        track(
+          new ClusterValkey(nodes, keyPrefix ? { ...clusterOptions, keyPrefix } : clusterOptions),
+        ),
     },
   ],
 ];

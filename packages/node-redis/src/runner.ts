@@ -3,6 +3,7 @@ import {
   acknowledgedReplicas,
   createScriptRunner,
   type DriverRunner,
+  prefixKeepsSlot,
   type RunnerOptions,
   raceReply,
   runnerSettings,
@@ -106,6 +107,7 @@ export function createNodeRedisRunner(
             cause && { cause },
           )),
     ...(releases?.onRelease ? { onRelease: releases.onRelease } : {}),
+    ...(cluster && !prefixKeepsSlot(prefix) ? { waitingLines: false } : {}),
     // On the scripts' connection; a cluster routes WAIT to no particular node, so it has none.
     ...(cluster
       ? {}

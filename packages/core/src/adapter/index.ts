@@ -12,6 +12,7 @@ export {
   ACQUIRE_GUARDED_SCRIPT,
   FENCE_SCRIPT,
   fenceKey,
+  prefixKeepsSlot,
   RESERVED_NAMESPACE,
   waitingLineKey,
 } from "../scripts-guarded";

@@ -61,6 +61,8 @@ export interface ScriptDriver {
   readonly onRelease?: ScriptRunner["onRelease"];
   /** `WAIT`/`WAITAOF` on the scripts' connection, passed through as the runner's `waitReplicas`. */
   readonly waitReplicas?: ScriptRunner["waitReplicas"];
+  /** Passed through as the runner's `waitingLines`. */
+  readonly waitingLines?: boolean;
   /**
    * Close the client. `settled()` resolves once every call the runner still waits on has
    * settled. Calls still waiting when this resolves are rejected with a `NodeError`.
@@ -130,6 +132,7 @@ export function createScriptRunner(driver: ScriptDriver): DriverRunner {
     name,
     ...(driver.onRelease ? { onRelease: driver.onRelease } : {}),
     ...(driver.waitReplicas ? { waitReplicas: driver.waitReplicas } : {}),
+    ...(driver.waitingLines === false ? { waitingLines: false } : {}),
     run(script, keys, args, options?: RunOptions) {
       const unreachable = driver.unreachable?.();
       if (unreachable) return Promise.reject(unreachable);
