@@ -257,9 +257,10 @@ export class Redlock extends TypedEmitter {
   }
 
   /**
-   * Resolves once the requests this instance sent without waiting for them (the releases of
-   * failed or aborted attempts) have settled. On runtimes that stop work after the response,
-   * such as Cloudflare Workers, pass it to `ctx.waitUntil(redlock.idle())`.
+   * Resolves once the requests this instance sent without waiting for them have settled: the
+   * releases of failed or aborted attempts, and the nodes a release did not wait for (it is
+   * decided at quorum). On runtimes that stop work after the response, such as Cloudflare
+   * Workers, pass it to `ctx.waitUntil(redlock.idle())`.
    */
   async idle(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
@@ -710,6 +711,7 @@ export class Redlock extends TypedEmitter {
     // Without retries (the default), one attempt and no async frame: release is on every path.
     if (maxAttempts(s.retryCount) === 1) {
       return attempt.decision.then((decision) => {
+        this.#settling(attempt);
         const result = releaseResult(decision, keys.length, [attempt], releasedBefore);
         this.emit("released", lock, result);
         return result;
@@ -733,6 +735,7 @@ export class Redlock extends TypedEmitter {
     let attempt = first;
     for (let n = 1; ; n++) {
       const decision = await attempt.decision;
+      this.#settling(attempt);
       keepAttempt(attempts, attempt);
       const delay = retryDelay(s);
       const retry =
@@ -1234,6 +1237,14 @@ export class Redlock extends TypedEmitter {
     });
     this.#background.add(undone);
     void undone.finally(() => this.#background.delete(undone));
+  }
+
+  /** An attempt decided before every node answered: `idle()` waits for the rest. */
+  #settling<D>(attempt: Attempt<D>): void {
+    if (attempt.pending === 0) return;
+    const settled = attempt.stats;
+    this.#background.add(settled);
+    void settled.finally(() => this.#background.delete(settled));
   }
 
   /** Release `value` on one node. */

@@ -2,6 +2,25 @@ import { ExecutionError, Lock, LockExpiredError, QuorumUnreachableError, Redlock
 import { setup } from "./helpers";
 
 describe("release", () => {
+  test("idle() waits for the nodes a release decided at quorum did not wait for", async () => {
+    const { clock, runners, redlock } = setup(3);
+    runners[2]!.pause();
+    const lock = await clock.settle(redlock.acquire(["a"], 10_000));
+    // Node 2 never answered the grant, so the release is decided by nodes 0 and 1.
+    expect((await clock.settle(lock.release())).outcome).toBe("released");
+    let idle = false;
+    void redlock.idle().then(() => {
+      idle = true;
+    });
+    await clock.advance(10);
+    expect(idle).toBe(false);
+    runners[2]!.resume();
+    await clock.settle(redlock.idle());
+    expect(idle).toBe(true);
+    // Node 2 took the grant and then the release, in that order.
+    expect(runners[2]!.get("a")).toBeUndefined();
+  });
+
   test("releasing an expired lock resolves 'expired' instead of throwing (node-redlock #65, #145)", async () => {
     const { clock, redlock } = setup(3);
     const lock = await clock.settle(redlock.acquire(["a"], 1000));
