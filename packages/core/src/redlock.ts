@@ -92,6 +92,8 @@ interface FirstAttempt {
  */
 interface Line {
   readonly id: string;
+  // Both are whole milliseconds: the scripts read a place as "ticket deadline window" in digits
+  // and drop one that does not parse, so a fractional figure would cost the waiter its place.
   readonly checkin: number;
   window: number;
 }
@@ -251,8 +253,8 @@ export class Redlock extends TypedEmitter {
     }
     return {
       id: this.#lineTag,
-      checkin: s.retryDelay + s.retryJitter + timeout,
-      window: Math.min(timeout, 110),
+      checkin: Math.ceil(s.retryDelay + s.retryJitter + timeout),
+      window: Math.ceil(Math.min(timeout, 110)),
     };
   }
 
@@ -482,7 +484,9 @@ export class Redlock extends TypedEmitter {
         if (decision.granted && line) handoff.served(keys);
         keepAttempt(attempts, attempt);
         // The turn a release gives this waiter lasts about three of its round trips.
-        if (line) line.window = Math.min(timeout, Math.max(30, 3 * (clock.now() - start) + 20));
+        if (line) {
+          line.window = Math.ceil(Math.min(timeout, Math.max(30, 3 * (clock.now() - start) + 20)));
+        }
 
         // Made only when thrown: under contention most failed attempts are followed by another.
         let error: () => ExecutionError;

@@ -160,6 +160,32 @@ describe("waiting lines: across processes, a release gives the turn to the longe
     CPU_BOUND_TIMEOUT,
   );
 
+  test("a waiter whose round trips take a fraction of a millisecond more keeps its place after its retries", async () => {
+    // 5.3 ms each way: the far waiter's turn window (three round trips) is not a whole number
+    // of milliseconds; a place sent with such a window would not parse on a server.
+    const { clock, runners, near, far } = deployment(3, 5.3);
+    const held = await clock.settle(near.acquire(["a"], 10_000));
+    const order: string[] = [];
+    const farWaiter = far.acquire(["a"], 10_000, forever).then((lock) => {
+      order.push("far");
+      return lock;
+    });
+    // Past its first retry (200 ms): its place now comes from a try that measured a round trip.
+    await clock.advance(250);
+    const nearWaiter = near.acquire(["a"], 10_000, forever).then((lock) => {
+      order.push("near");
+      return lock;
+    });
+    await clock.advance(50);
+    await clock.settle(held.release());
+    const first = await clock.settle(farWaiter);
+    expect(order).toEqual(["far"]);
+    expect(runners[1]?.get("a")).toBe(first.value);
+    await clock.settle(first.release());
+    await clock.settle(nearWaiter).then((lock) => clock.settle(lock.release()));
+    expect(order).toEqual(["far", "near"]);
+  });
+
   test("a turn given to a waiter that left runs out after its window; then the next one takes it", async () => {
     const { clock, near, far } = deployment(3, 5);
     const held = await clock.settle(near.acquire(["a"], 10_000));

@@ -1,6 +1,8 @@
+import type { ScriptRunner } from "@redlock/core";
+import { waitingLineKey } from "@redlock/core/adapter";
 import { type RedisNode, respCall, sleep, startRedisNodes, teardownAll } from "@redlock/testbed";
 import { createIoredisRunner, Redlock } from "../src";
-import { closeClients, drivers } from "./helpers";
+import { closeClients, type Driver, drivers } from "./helpers";
 
 // Waiters are woken by the release announcement, not by polling: with a 60 s retry delay and a
 // 60 s holder TTL, only an announcement can hand the lock over within the test's time.
@@ -65,4 +67,43 @@ describe.each(drivers)("%s", (_label, driver) => {
     expect(lock.attempts.length).toBeLessThanOrEqual(3);
     await lock.release();
   }, 60_000);
+
+  test("a waiter with slower round trips keeps a place the server can read through its retries", async () => {
+    // Each of the far waiter's requests starts 4 ms late, so the round trip it measures, and
+    // the turn window it sends with each retry, is not a whole number of milliseconds. The
+    // scripts read a place as "ticket deadline window" in whole milliseconds and drop one that
+    // does not parse when a release picks the next waiter.
+    let answered = 0;
+    const far = (client: ReturnType<Driver["redis"]>): ScriptRunner => {
+      const runner = createIoredisRunner(client);
+      return {
+        ...runner,
+        run: (script, keys, args, options) =>
+          sleep(4)
+            .then(() => runner.run(script, keys, args, options))
+            .finally(() => {
+              if (script.name === "acquire") answered++;
+            }),
+      };
+    };
+    const holder = new Redlock(nodes.map((node) => driver.redis(node.url)));
+    const waiter = new Redlock(
+      nodes.map((node) => far(driver.redis(node.url))),
+      { retryDelay: 100, retryJitter: 0 },
+    );
+    const held = await holder.acquire(["line"], 60_000);
+    const waiting = waiter.acquire(["line"], 60_000, { retryCount: -1 });
+    // Every node answered the waiter's first retry, sent with the window it measured.
+    while (answered < 2 * nodes.length) await sleep(10);
+    const line = waitingLineKey("line");
+    for (const node of nodes) {
+      const entries = (await respCall(node, "HGETALL", line)) as string[];
+      expect(entries).toHaveLength(2);
+      expect(entries[1]).toMatch(/^\d+ \d+ \d+$/);
+    }
+    await held.release();
+    const lock = await waiting;
+    await lock.release();
+    await Promise.all([holder.quit(), waiter.quit()]);
+  }, 30_000);
 });
