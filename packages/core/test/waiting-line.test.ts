@@ -21,6 +21,14 @@ function distant(runner: MemoryRunner, clock: FakeClock, ms: number): ScriptRunn
   };
 }
 
+/** `acquisition`, noting `name` in `order` once it holds the lock. */
+function noted<T>(order: string[], name: string, acquisition: Promise<T>): Promise<T> {
+  return acquisition.then((lock) => {
+    order.push(name);
+    return lock;
+  });
+}
+
 /** Nodes, a process next to them and a process `ms` away, on one fake clock. */
 function deployment(nodes: number, ms: number) {
   const clock = new FakeClock();
@@ -41,15 +49,9 @@ describe("waiting lines: across processes, a release gives the turn to the longe
     const { clock, runners, near, far } = deployment(3, 5);
     const held = await clock.settle(near.acquire(["a"], 10_000));
     const order: string[] = [];
-    const farWaiter = far.acquire(["a"], 10_000, forever).then((lock) => {
-      order.push("far");
-      return lock;
-    });
+    const farWaiter = noted(order, "far", far.acquire(["a"], 10_000, forever));
     await clock.advance(50);
-    const nearWaiter = near.acquire(["a"], 10_000, forever).then((lock) => {
-      order.push("near");
-      return lock;
-    });
+    const nearWaiter = noted(order, "near", near.acquire(["a"], 10_000, forever));
     await clock.advance(50);
     // The releaser's own waiter hears of the release first and tries at once, but the turn is
     // the far waiter's: it joined the line first.
@@ -70,15 +72,17 @@ describe("waiting lines: across processes, a release gives the turn to the longe
     const { clock, near, far } = deployment(3, 5);
     const held = await clock.settle(near.acquire(["a"], 10_000, { fencing: true }));
     const order: string[] = [];
-    const farWaiter = far.acquire(["a"], 10_000, { ...forever, fencing: true }).then((lock) => {
-      order.push("far");
-      return lock;
-    });
+    const farWaiter = noted(
+      order,
+      "far",
+      far.acquire(["a"], 10_000, { ...forever, fencing: true }),
+    );
     await clock.advance(50);
-    const nearWaiter = near.acquire(["a"], 10_000, { ...forever, fencing: true }).then((lock) => {
-      order.push("near");
-      return lock;
-    });
+    const nearWaiter = noted(
+      order,
+      "near",
+      near.acquire(["a"], 10_000, { ...forever, fencing: true }),
+    );
     await clock.advance(50);
     await clock.settle(held.release());
     const first = await clock.settle(farWaiter);
@@ -166,16 +170,10 @@ describe("waiting lines: across processes, a release gives the turn to the longe
     const { clock, runners, near, far } = deployment(3, 5.3);
     const held = await clock.settle(near.acquire(["a"], 10_000));
     const order: string[] = [];
-    const farWaiter = far.acquire(["a"], 10_000, forever).then((lock) => {
-      order.push("far");
-      return lock;
-    });
+    const farWaiter = noted(order, "far", far.acquire(["a"], 10_000, forever));
     // Past its first retry (200 ms): its place now comes from a try that measured a round trip.
     await clock.advance(250);
-    const nearWaiter = near.acquire(["a"], 10_000, forever).then((lock) => {
-      order.push("near");
-      return lock;
-    });
+    const nearWaiter = noted(order, "near", near.acquire(["a"], 10_000, forever));
     await clock.advance(50);
     await clock.settle(held.release());
     const first = await clock.settle(farWaiter);

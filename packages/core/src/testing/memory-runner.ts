@@ -294,13 +294,12 @@ export class MemoryRunner implements ScriptRunner {
         const now = this.#clock.now();
         // Ordered by when the process began waiting; ties by arrival.
         const ticket = (now - (back ? 0 : waited)) * 1e6 + (++this.#lineStamp % 1e6);
-        for (const line of lines) {
-          // As on a server: a place whose figures are not whole milliseconds does not parse
-          // and is dropped when the next release picks a waiter.
-          const whole = /^\d+$/.test(checkin) && /^\d+$/.test(window);
-          const deadline = whole ? now + Number(checkin) : Number.NEGATIVE_INFINITY;
+        // As on a server: a place whose figures are not whole milliseconds does not parse
+        // and is dropped when the next release picks a waiter.
+        const whole = /^\d+$/.test(checkin) && /^\d+$/.test(window);
+        const deadline = whole ? now + Number(checkin) : Number.NEGATIVE_INFINITY;
+        for (const line of lines)
           line.waiters.set(id, { ticket, deadline, window: Number(window) });
-        }
       }
       return left > 0 ? -left : 0;
     };
