@@ -18,7 +18,12 @@ export function orderHandler(redlock: Redlock, ledger: SlowLedger) {
     const order = url.searchParams.get("order") ?? "0";
     const work = Number(url.searchParams.get("work") ?? 100);
     const maxHold = url.searchParams.get("maxHold");
-    const settings = { retryDelay: 50, maxHoldTime: maxHold ? Number(maxHold) : undefined };
+    // Wait up to 5 s for the lock, however many tries that takes, then answer 409.
+    const settings = {
+      retryCount: -1,
+      acquireTimeout: 5000,
+      maxHoldTime: maxHold ? Number(maxHold) : undefined,
+    };
     let status = 200;
     let reply: OrderReply;
     try {

@@ -12,7 +12,11 @@ const redis = await resolveRedis(3);
 const { urls } = redis;
 const stop = () => redis.close();
 const redlock = new Redlock(urls.map((url) => new Redis(url)));
-redlock.on("lost", (lock, error) => console.log(`  [lost] ${lock.resources}: ${error.message}`));
+const lostReasons: string[] = [];
+redlock.on("lost", (lock, error) => {
+  lostReasons.push(error.message);
+  console.log(`  [lost] ${lock.resources}: ${error.message}`);
+});
 const ledger = new SlowLedger();
 const server = createServer(orderHandler(redlock, ledger));
 server.listen(0, "127.0.0.1");
@@ -29,6 +33,9 @@ console.log(`listening on ${base}; 5 concurrent requests, 150 ms of work each:`)
 const orders = ["1", "1", "1", "2", "2"];
 const replies = await Promise.all(orders.map((order) => post(`order=${order}&work=150`)));
 const done = replies.flatMap(({ body }) => ("receipt" in body ? [body] : []));
+for (const { status, body } of replies) {
+  if (!("receipt" in body)) console.log(`  order ${body.order}: HTTP ${status}: ${body.message}`);
+}
 for (const r of [...done].sort((a, b) => a.start - b.start)) {
   console.log(`  order ${r.order}: worked from ${ms(r.start)} to ${ms(r.end)} (${r.receipt})`);
 }
@@ -61,6 +68,8 @@ const ok =
   !overlapping &&
   kept.status === 200 &&
   lost.status === 503 &&
-  order3.join() === "cancelled";
+  order3.join() === "cancelled" &&
+  lostReasons.length === 1 &&
+  lostReasons[0]!.includes("maxHoldTime");
 console.log(ok ? "all checks passed" : "FAILED");
 if (!ok) process.exitCode = 1;

@@ -19,7 +19,7 @@ const clients = [urls[0]!, urls[1]!, proxy.url].map(
 );
 // Connection errors are reported (and counted) as the lock's node errors.
 for (const client of clients) client.on("error", () => {});
-const redlock = new Redlock(clients, { retryDelay: 50, nodeTimeout: 200 });
+const redlock = new Redlock(clients, { retryDelay: 50, retryJitter: 25, nodeTimeout: 200 });
 const locks = instrument(redlock);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const work = (ms: number) => async (signal: AbortSignal & { error?: Error }) => {

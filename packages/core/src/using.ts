@@ -119,18 +119,26 @@ export async function using<T>(
     deadlineTimer = setTimer(clock, lock.remainingTime(), () => {
       // The routine may have extended the lock itself meanwhile.
       if (lock.remainingTime() > 0) return armDeadline();
-      lose(
-        new LockLostError(
-          `The lock on ${label} reached its validity deadline without a successful extension.`,
-          { cause: lastError },
-        ),
-      );
+      lose(new LockLostError(deadlineMessage(), { cause: lastError }));
     });
   };
-  const mayExtend = () =>
-    !stopped &&
-    (maxExtensions === undefined || extensions < maxExtensions) &&
-    (maxHoldTime === undefined || clock.now() - heldSince + duration <= maxHoldTime);
+  const capped = () =>
+    maxExtensions !== undefined && extensions >= maxExtensions
+      ? `maxExtensions (${maxExtensions})`
+      : maxHoldTime !== undefined && clock.now() - heldSince + duration > maxHoldTime
+        ? `maxHoldTime (${maxHoldTime} ms)`
+        : undefined;
+  // Which cap ended the extensions, once one has.
+  let cap: string | undefined;
+  const deadlineMessage = () =>
+    cap
+      ? `The lock on ${label} reached its validity deadline: ${cap} allowed no further extension.`
+      : `The lock on ${label} reached its validity deadline without a successful extension.`;
+  const mayExtend = () => {
+    if (stopped) return false;
+    cap ??= capped();
+    return cap === undefined;
+  };
 
   const extend = async (): Promise<void> => {
     while (mayExtend() && lock.remainingTime() > 0) {

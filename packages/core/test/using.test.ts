@@ -43,6 +43,9 @@ describe("using()", () => {
     expect(firedAt).toBe(988);
     expect(lost).toHaveLength(1);
     expect(lost[0]).toBeInstanceOf(LockLostError);
+    expect(lost[0]?.message).toBe(
+      'The lock on "a" reached its validity deadline without a successful extension.',
+    );
     expect(lost[0]?.cause).toBeInstanceOf(QuorumUnreachableError);
   });
 
@@ -77,10 +80,12 @@ describe("using()", () => {
     const { clock, redlock } = setup(3);
     let count = -1;
     let firedAt = -1;
+    let reason = "";
     await clock.settle(
       redlock.using(["a"], 1000, { maxExtensions: 2 }, async (signal, context) => {
         signal.addEventListener("abort", () => {
           firedAt = clock.now();
+          reason = signal.error?.message ?? "";
         });
         await wait(clock, 5000);
         count = context.extensions;
@@ -88,21 +93,29 @@ describe("using()", () => {
     );
     expect(count).toBe(2);
     expect(firedAt).toBe(488 + 488 + 988);
+    expect(reason).toBe(
+      'The lock on "a" reached its validity deadline: maxExtensions (2) allowed no further extension.',
+    );
   });
 
   test("maxHoldTime caps the total hold", async () => {
     const { clock, redlock } = setup(3);
     let firedAt = -1;
+    let reason = "";
     await clock.settle(
       redlock.using(["a"], 1000, { maxHoldTime: 2500 }, async (signal) => {
         signal.addEventListener("abort", () => {
           firedAt = clock.now();
+          reason = signal.error?.message ?? "";
         });
         await wait(clock, 5000);
       }),
     );
     expect(firedAt).toBeGreaterThan(0);
     expect(firedAt).toBeLessThanOrEqual(2500);
+    expect(reason).toBe(
+      'The lock on "a" reached its validity deadline: maxHoldTime (2500 ms) allowed no further extension.',
+    );
   });
 
   test("the routine's error wins over a failed release (node-redlock #309)", async () => {
