@@ -21,8 +21,6 @@ export interface LockState {
   generation: number;
   /** A release began through one of the handles. */
   released: boolean;
-  /** Nodes (by index) that granted the lock or an extension: a release waits for each of them. */
-  readonly holders: Set<number>;
   /** The fencing token, when the lock was acquired with `fencing: true`. */
   readonly fencingToken?: number;
   /** What kind of hold this is, when not a plain lock (a semaphore's permits). */
@@ -143,7 +141,6 @@ export class Lock implements AsyncDisposable {
         expiration,
         generation: 0,
         released: false,
-        holders: new Set(),
       },
       generation: 0,
     };

@@ -81,7 +81,6 @@ interface FirstAttempt {
   readonly attempt: Attempt<number>;
   readonly value: string;
   readonly start: number;
-  readonly holders: Set<number>;
   readonly line: Line | undefined;
 }
 
@@ -321,7 +320,6 @@ export class Redlock extends TypedEmitter {
     ) {
       const value = randomValue();
       const start = this.clock.now();
-      const holders = new Set<number>();
       const timeout = Math.min(s.nodeTimeout, duration - driftMs);
       const line = this.#line(s, timeout);
       const attempt = this.#requestGrant(
@@ -330,17 +328,16 @@ export class Redlock extends TypedEmitter {
         duration,
         false,
         timeout,
-        holders,
         line ? line.id : "",
         line,
         line !== undefined && this.#handoff.othersWait(keys, undefined),
       );
-      const first: FirstAttempt = { attempt, value, start, holders, line };
+      const first: FirstAttempt = { attempt, value, start, line };
       return attempt.decision.then((decision) => {
         if (decision.granted) {
           const left = validity(duration, this.clock.now() - start, s.driftFactor);
           if (left > 0) {
-            return this.#granted(names, value, [attempt], start, duration, driftMs, left, holders);
+            return this.#granted(names, value, [attempt], start, duration, driftMs, left);
           }
         }
         return this.#acquire(names, keys, duration, options, s, driftMs, first);
@@ -358,7 +355,6 @@ export class Redlock extends TypedEmitter {
     duration: number,
     driftMs: number,
     left: number,
-    holders: Set<number>,
     fencingToken?: number,
     primitive?: Primitive,
   ): Lock {
@@ -368,7 +364,6 @@ export class Redlock extends TypedEmitter {
       expiration: this.clock.wallNow() + left,
       generation: 0,
       released: false,
-      holders,
       fencingToken,
       ...(primitive ? { primitive } : {}),
     };
@@ -444,10 +439,9 @@ export class Redlock extends TypedEmitter {
       for (;;) {
         let value: string;
         let start: number;
-        let holders: Set<number>;
         let attempt: Attempt<number>;
         if (first) {
-          ({ value, start, holders, attempt } = first);
+          ({ value, start, attempt } = first);
           first = undefined;
         } else {
           if (signal?.aborted) throw aborted(names, attempts, signal);
@@ -456,16 +450,14 @@ export class Redlock extends TypedEmitter {
           // keys of a later one.
           value = randomValue();
           start = clock.now();
-          holders = new Set<number>();
           attempt = primitive
-            ? this.#requestPrimitive(primitive, keys, value, duration, timeout, holders)
+            ? this.#requestPrimitive(primitive, keys, value, duration, timeout)
             : this.#requestGrant(
                 keys,
                 value,
                 duration,
                 fencing,
                 timeout,
-                holders,
                 !line ? "" : waiter && !handoff.canHear(waiter) ? DEAF : line.id,
                 line,
                 line !== undefined && handoff.othersWait(keys, waiter),
@@ -507,7 +499,6 @@ export class Redlock extends TypedEmitter {
               duration,
               driftMs,
               left,
-              holders,
               fencingToken,
               primitive,
             );
@@ -628,8 +619,6 @@ export class Redlock extends TypedEmitter {
         primitive ? [value, duration, ...primitive.extendArgs] : [value, duration],
         Math.min(s.nodeTimeout, remaining),
         countVote(keys.length, "extend"),
-        undefined,
-        state.holders,
         primitive?.quorum,
       );
       let decision: Attempt<number>;
@@ -757,9 +746,9 @@ export class Redlock extends TypedEmitter {
   }
 
   /**
-   * One release attempt. Done at quorum, but never before every node that granted the lock has
-   * answered (or timed out): once release() resolves, the nodes that held the keys have deleted
-   * them.
+   * One release attempt, decided at quorum like every other: the nodes still answering go on in
+   * the background (`idle()` waits for them). A later call through the same clients is sent after
+   * the release on each connection, so this process's next acquire never meets its own keys.
    */
   #releaseAttempt(
     keys: readonly string[],
@@ -775,7 +764,6 @@ export class Redlock extends TypedEmitter {
       this.#releaseArgs(keys, value, primitive),
       timeout,
       releaseVote(keys.length),
-      state.holders,
     );
     if (waited) {
       const handoff = this.#handoff;
@@ -887,15 +875,12 @@ export class Redlock extends TypedEmitter {
     const attempts: StatsSource[] = [];
     for (let n = 1; ; n++) {
       const start = this.clock.now();
-      const holders = new Set<number>();
       const attempt = this.#attempt(
         this.scripts.adoptScript,
         keys,
         [value],
         s.nodeTimeout,
         adoptVote,
-        undefined,
-        holders,
       );
       const decision = await attempt.decision;
       keepAttempt(attempts, attempt);
@@ -916,7 +901,6 @@ export class Redlock extends TypedEmitter {
           expiration: this.clock.wallNow() + left,
           generation: 0,
           released: false,
-          holders,
         };
         return handleFor(this, names, value, attempts, state);
       }
@@ -984,7 +968,6 @@ export class Redlock extends TypedEmitter {
         expiration,
         generation: 0,
         released: false,
-        holders: new Set(),
       };
     }
     return { resources, value, state };
@@ -1054,13 +1037,9 @@ export class Redlock extends TypedEmitter {
     args: readonly (string | number)[],
     timeout: number,
     classify: Classify<D>,
-    awaitNodes?: ReadonlySet<number>,
-    holders?: Set<number>,
     needed?: number,
   ): Attempt<D> {
     return runAttempt({
-      awaitNodes,
-      holders,
       quorum: needed,
       confirm:
         this.#confirm && (script.name === "acquire" || script.name === "extend")
@@ -1089,7 +1068,6 @@ export class Redlock extends TypedEmitter {
     duration: number,
     fencing: boolean,
     timeout: number,
-    holders: Set<number>,
     lineId = "",
     line?: Line,
     othersWait = false,
@@ -1103,18 +1081,11 @@ export class Redlock extends TypedEmitter {
           ? [
               value,
               duration,
-              keys.length,
-              lineId,
-              line?.checkin ?? 0,
-              line?.window ?? 0,
-              othersWait ? "1" : "0",
-              waited,
+              `${lineId} ${line?.checkin ?? 0} ${line?.window ?? 0} ${othersWait ? 1 : 0} ${waited}`,
             ]
           : [value, duration],
         timeout,
         countVote(keys.length, "acquire"),
-        undefined,
-        holders,
       );
     }
     const guardedKeys = [
@@ -1144,12 +1115,9 @@ export class Redlock extends TypedEmitter {
       ],
       timeout,
       guardedVote(keys.length),
-      undefined,
-      holders,
     );
   }
 
-  /** Write a fencing token back to a majority; resolves with an error when too few nodes took it. */
   /** One try of a semaphore's or read-write lock's acquire script, decided at its own quorum. */
   #requestPrimitive(
     primitive: Primitive,
@@ -1157,7 +1125,6 @@ export class Redlock extends TypedEmitter {
     value: string,
     duration: number,
     timeout: number,
-    holders: Set<number>,
   ): Attempt<number> {
     return this.#attempt(
       primitive.acquireScript,
@@ -1165,8 +1132,6 @@ export class Redlock extends TypedEmitter {
       [value, duration, ...primitive.acquireArgs],
       timeout,
       primitive.acquireVote,
-      undefined,
-      holders,
       primitive.quorum,
     );
   }

@@ -12,14 +12,16 @@ import { sha1 } from "./sha1";
  * KEYS[n+1..2n]  their waiting lines (`waitingLineKey`), present when ARGV[3] is given
  * ARGV[1]        the lock value (random, unique per lock)
  * ARGV[2]        the duration in milliseconds (PX)
- * ARGV[3]        n, the number of resource keys (optional: without it, every key is a resource)
- * ARGV[4]        the caller's waiter id (its process); "" when it does not wait in line, "*" when
- *                it waits but cannot hear releases (no place, and turns do not hold it back)
- * ARGV[5]        ms the caller stays in line without trying again
- * ARGV[6]        ms the caller needs to come when its turn is given
- * ARGV[7]        "1" when more waiters with that id wait: a grant moves the id to the end of
- *                the line instead of taking it out
- * ARGV[8]        how long (ms) the caller's process has been waiting for its next turn
+ * ARGV[3]        optional: the caller's place in the waiting lines, five words separated by one
+ *                space: "<waiter id> <checkin> <window> <stay> <waited>", where
+ *                - the waiter id is the caller's process; "" when it does not wait in line, "*"
+ *                  when it waits but cannot hear releases (no place, and turns do not hold it back)
+ *                - checkin: ms the caller stays in line without trying again
+ *                - window: ms the caller needs to come when its turn is given
+ *                - stay: "1" when more waiters with that id wait (a grant moves the id to the end
+ *                  of the line instead of taking it out), "0" otherwise
+ *                - waited: ms the caller's process has been waiting for its next turn
+ *                Without ARGV[3], every key is a resource and no line is read or written.
  *
  * Returns n when every key now holds ARGV[1] with a fresh TTL. A key that already holds
  * ARGV[1] counts as granted and is refreshed, so a write retried after a lost reply is safe.
@@ -27,23 +29,44 @@ import { sha1 } from "./sha1";
  * release gave the turn on a free key to another waiter, and then writes nothing but the
  * caller's place in line; a negative number is minus the ms that key stays taken (at least 1
  * while the key exists: a key in its last millisecond reports 1, not 0, which means no TTL).
+ * An ARGV[3] that does not read as five such words, or an odd number of keys with it, is an
+ * error reply, and nothing is written.
  */
-export const ACQUIRE_SCRIPT = `${WAITING_LINE}local n = tonumber(ARGV[3]) or #KEYS
+export const ACQUIRE_SCRIPT = `${WAITING_LINE}local n = #KEYS
 local first = 0
-local id = ARGV[4] or ""
-if n < #KEYS then first = n + 1 end
+local id, checkin, window, stay, waited = "", "0", "0", "0", "0"
+if ARGV[3] then
+  id, checkin, window, stay, waited = string.match(ARGV[3], "^(%S*) (%d+) (%d+) ([01]) (%d+)$")
+  if not id or #KEYS % 2 == 1 then
+    return redis.error_reply("REDLOCK_BAD_ARGUMENT with a waiting-line argument '<id> <checkin ms> <window ms> <0|1> <waited ms>', the keys are the resources followed by their lines")
+  end
+  n = math.floor(#KEYS / 2)
+  first = n + 1
+end
 for i = 1, n do
   local current = redis.pcall("GET", KEYS[i])
   if current and current ~= ARGV[1] then
     local ttl = redis.call("PTTL", KEYS[i])
     if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
-    return line_join(first, n, id, ARGV[5], ARGV[6], ARGV[8] or 0, ttl)
+    return line_join(first, n, id, checkin, window, waited, ttl)
   end
 end
 if first > 0 and id ~= "*" then
-  local left, seen = line_turn(first, n, id)
-  if left > 0 then return line_join(first, n, id, ARGV[5], ARGV[6], ARGV[8] or 0, left) end
-  if seen or id ~= "" then line_leave(first, n, id, ARGV[7], ARGV[5], ARGV[6]) end
+  -- Nothing to read or tidy up where no line exists: the common, uncontended case.
+  local lined = false
+  for i = first, first + n - 1 do
+    if redis.call("EXISTS", KEYS[i]) == 1 then
+      lined = true
+      break
+    end
+  end
+  if lined then
+    local left, seen = line_turn(first, n, id)
+    if left > 0 then return line_join(first, n, id, checkin, window, waited, left) end
+    if seen or id ~= "" then line_leave(first, n, id, stay, checkin, window) end
+  elseif stay == "1" then
+    line_join(first, n, id, checkin, window, 0, 0)
+  end
 end
 for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])

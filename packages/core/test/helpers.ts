@@ -38,13 +38,15 @@ export const CPU_BOUND_TIMEOUT = 60_000;
 
 /**
  * How many lock keys a plain acquire or release call carries: the built-in scripts get the
- * keys followed by their waiting lines, with the count among the arguments.
+ * keys followed by their waiting lines, with a place in line (acquire) or the count (release)
+ * among the arguments.
  */
 export function lockKeys(
   keys: readonly string[],
   args: readonly (string | number)[],
   kind: "acquire" | "release" = "acquire",
 ): number {
-  const count = kind === "acquire" ? args[2] : args[1];
+  if (kind === "acquire") return args[2] === undefined ? keys.length : keys.length / 2;
+  const count = args[1];
   return typeof count === "number" ? count : keys.length;
 }

@@ -91,6 +91,28 @@ describe("release", () => {
     runners[2]!.resume();
   });
 
+  test("release is decided at quorum, also when a node that granted the lock is slow to answer it", async () => {
+    // Waiting for every node that held the keys cost each release the slowest node's round trip.
+    const { clock, runners, redlock } = setup(3, { nodeTimeout: 5000 });
+    const lock = await clock.settle(redlock.acquire(["a"], 10_000));
+    runners[2]!.pause();
+    let settled = false;
+    const releasing = lock.release().then((result) => {
+      settled = true;
+      return result;
+    });
+    await clock.advance(10);
+    expect(settled).toBe(true);
+    const result = await releasing;
+    expect(result.outcome).toBe("released");
+    expect(result.nodes.released).toBe(2);
+    expect(runners[2]!.get("a")).toBeDefined();
+    // idle() resolves once the slow node has answered too: then no node holds the keys.
+    runners[2]!.resume();
+    await clock.settle(redlock.idle());
+    expect(runners[2]!.get("a")).toBeUndefined();
+  });
+
   test("release is idempotent", async () => {
     const { clock, redlock } = setup(3);
     const lock = await clock.settle(redlock.acquire(["a"], 1000));

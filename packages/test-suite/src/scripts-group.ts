@@ -1,5 +1,5 @@
 import { defaultScripts, waitingLineKey } from "@redlock/core/adapter";
-import type { SuiteContext } from "./context";
+import { describeError, type SuiteContext, settle } from "./context";
 
 const { acquireScript, extendScript, releaseScript } = defaultScripts;
 
@@ -77,14 +77,12 @@ export function scriptsGroup(ctx: SuiteContext): void {
         const runner = node!.runner;
         const key = ctx.key("line");
         const keys = [key, waitingLineKey(key)];
-        // value, PX, number of lock keys, waiter id ("" = not in line), stay (ms), window (ms)
+        // value, PX, and the place in line: waiter id ("" = not in line), check-in period (ms),
+        // window (ms), more waiters with this id (0/1), ms waited
         const as = (value: string, id = "", window = 60_000) => [
           value,
           10_000,
-          1,
-          id,
-          60_000,
-          window,
+          `${id} 60000 ${window} 0 0`,
         ];
         const acquire = (value: string, id?: string, window?: number) =>
           runner.run(acquireScript, keys, as(value, id, window)) as Promise<number>;
@@ -117,6 +115,27 @@ export function scriptsGroup(ctx: SuiteContext): void {
         expect(await acquire("v5", "w5")).toBeLessThanOrEqual(-1);
         expect(await acquire("d", "*")).toBe(1);
         expect(await runner.run(releaseScript, keys, ["d", 1])).toEqual([1, 0, 0]);
+      },
+    );
+
+    ctx.test(
+      "scripts",
+      "a place in line that does not parse is an error reply, and nothing is written",
+      [],
+      async () => {
+        const [node] = ctx.take(1);
+        const runner = node!.runner;
+        const key = ctx.key("bad-place");
+        const keys = [key, waitingLineKey(key)];
+        for (const place of ["w1 60000 1.5 0 0", "w1 60000 110", "w1 60000 110 2 0"]) {
+          const outcome = await settle(runner.run(acquireScript, keys, ["v", 10_000, place]));
+          expect(outcome.status).toBe("rejected");
+          const error = outcome.status === "rejected" ? outcome.error : undefined;
+          expect(describeError(error)).toMatch("REDLOCK_BAD_ARGUMENT");
+        }
+        expect(await node!.get(key)).toBe(null);
+        expect(await runner.run(acquireScript, keys, ["v", 10_000, "w1 60000 110 0 0"])).toBe(1);
+        expect(await runner.run(releaseScript, keys, ["v", 1])).toEqual([1, 0, 0]);
       },
     );
   });

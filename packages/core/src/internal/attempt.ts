@@ -55,10 +55,6 @@ export interface AttemptOptions<D> {
   readonly deadlines: Deadlines;
   readonly classify: Classify<D>;
   readonly onNodeError: (error: NodeError) => void;
-  /** Nodes whose vote a granted decision also waits for (release: the nodes holding the keys). */
-  readonly awaitNodes?: ReadonlySet<number> | undefined;
-  /** Filled with the nodes that vote for, as their votes arrive (even after the decision). */
-  readonly holders?: Set<number> | undefined;
   /** Votes for needed to grant; a majority unless given. */
   readonly quorum?: number | undefined;
   /**
@@ -93,7 +89,6 @@ export class Attempt<D> implements Decision<D> {
   #failures: NodeError[] | undefined;
   #for = 0;
   #votesAgainst = 0;
-  #awaited: number;
   #decided = false;
   #resolve!: (attempt: Attempt<D>) => void;
   #watchers: VoteWatcher<D>[] | undefined;
@@ -111,7 +106,6 @@ export class Attempt<D> implements Decision<D> {
     this.#quorum = options.quorum ?? quorum(count);
     this.pending = count;
     this.#kinds = new Array(count);
-    this.#awaited = options.awaitNodes?.size ?? 0;
     this.decision = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -255,14 +249,12 @@ export class Attempt<D> implements Decision<D> {
   }
 
   #record(node: number, kind: VoteKind, detail: D | undefined, error: Error | undefined): void {
-    const options = this.#options;
     this.#kinds[node] = kind;
     if (kind === "for") {
       this.#for++;
       this.granting++;
       this.#nodeDetails ??= new Array(this.#kinds.length);
       this.#nodeDetails[node] = detail;
-      options.holders?.add(node);
     } else {
       this.#votesAgainst++;
       this.#errors ??= new Array(this.#kinds.length);
@@ -270,10 +262,9 @@ export class Attempt<D> implements Decision<D> {
     }
     if (this.#watchers) for (const watcher of this.#watchers) watcher(node, kind, detail);
     this.pending--;
-    if (options.awaitNodes?.has(node)) this.#awaited--;
     if (!this.#decided) {
       const count = this.#kinds.length;
-      if (this.#for >= this.#quorum && this.#awaited === 0) this.#decide(true);
+      if (this.#for >= this.#quorum) this.#decide(true);
       else if (this.#votesAgainst > count - this.#quorum) this.#decide(false);
     }
     if (this.pending === 0) {

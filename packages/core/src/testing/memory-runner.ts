@@ -285,19 +285,26 @@ export class MemoryRunner implements ScriptRunner {
   }
 
   #acquireInLine(keys: string[], args: string[]): number {
-    const [value = "", ttl = "0", count, id = "", checkin = "0", window = "0", stay = "0"] = args;
-    const waited = Number(args[7] ?? 0);
-    const n = count === undefined ? keys.length : Number(count);
+    const [value = "", ttl = "0", place] = args;
+    let [id, checkin, window, stay, waited] = ["", "0", "0", "0", 0];
+    let n = keys.length;
+    if (place !== undefined) {
+      // As on a server: a place that does not parse is an error reply, and nothing is written.
+      const words = /^(\S*) (\d+) (\d+) ([01]) (\d+)$/.exec(place);
+      if (!words || keys.length % 2 === 1) {
+        throw new Error(`REDLOCK_BAD_ARGUMENT the waiting-line argument does not parse: ${place}`);
+      }
+      [id, checkin, window, stay] = words.slice(1, 5) as [string, string, string, string];
+      waited = Number(words[5]);
+      n = keys.length / 2;
+    }
     const lines = keys.slice(n).map((key) => this.#waitingLine(key));
     const join = (left: number, back = false): number => {
       if (id !== "" && id !== "*") {
         const now = this.#clock.now();
         // Ordered by when the process began waiting; ties by arrival.
         const ticket = (now - (back ? 0 : waited)) * 1e6 + (++this.#lineStamp % 1e6);
-        // As on a server: a place whose figures are not whole milliseconds does not parse
-        // and is dropped when the next release picks a waiter.
-        const whole = /^\d+$/.test(checkin) && /^\d+$/.test(window);
-        const deadline = whole ? now + Number(checkin) : Number.NEGATIVE_INFINITY;
+        const deadline = now + Number(checkin);
         for (const line of lines)
           line.waiters.set(id, { ticket, deadline, window: Number(window) });
       }
@@ -390,7 +397,9 @@ export class MemoryRunner implements ScriptRunner {
     const lines = Number(firstLine) > 0 ? keys.slice(Number(firstLine) - 1) : [];
     const granted = this.#acquireInLine(
       [...lockKeys, ...lines],
-      lines.length > 0 ? [value, ttl, String(n), id, checkin, window, stay, waited] : [value, ttl],
+      lines.length > 0
+        ? [value, ttl, `${id} ${checkin} ${window} ${stay} ${waited}`]
+        : [value, ttl],
     );
     if (granted !== n) return [0, Math.max(0, -granted)];
     let highest = 0;
