@@ -18,7 +18,7 @@ try {
   if (error instanceof ResourceLockedError) console.log("busy, as expected");
 }
 const result = await lock.release(); // { outcome: "released", … }
-await redlock.idle(); // background releases of failed attempts, before the process ends
+await redlock.idle(); // releases still reaching the other nodes, before the process ends
 // snippet:end
 
 console.log(`release: ${result.outcome}`);

@@ -33,7 +33,7 @@ try {
   if (error instanceof ResourceLockedError) console.log("busy, as expected");
 }
 const result = await lock.release(); // { outcome: "released", … }
-await redlock.quit(); // closes every client
+await redlock.quit(); // waits for releases still under way, then closes every client
 // snippet:end
 
 console.log(`release: ${result.outcome}`);

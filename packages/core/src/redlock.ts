@@ -268,8 +268,12 @@ export class Redlock extends TypedEmitter {
     this.#deadlines.settle();
   }
 
-  /** Close every runner that supports it (`quit()`). */
+  /**
+   * Wait for the requests still under way (see `idle()`: a release decided at quorum still
+   * reaches the other nodes), then close every runner that supports it (`quit()`).
+   */
   async quit(): Promise<void> {
+    await this.idle();
     await Promise.all(this.#runners.map((runner) => runner.quit?.()));
     this.#deadlines.settle();
   }
@@ -747,8 +751,7 @@ export class Redlock extends TypedEmitter {
 
   /**
    * One release attempt, decided at quorum like every other: the nodes still answering go on in
-   * the background (`idle()` waits for them). A later call through the same clients is sent after
-   * the release on each connection, so this process's next acquire never meets its own keys.
+   * the background (`idle()` waits for them), so a release never pays for the slowest node.
    */
   #releaseAttempt(
     keys: readonly string[],

@@ -113,6 +113,22 @@ describe("release", () => {
     expect(runners[2]!.get("a")).toBeUndefined();
   });
 
+  test("quit() lets a release decided at quorum reach the other nodes before closing", async () => {
+    const { clock, runners, redlock } = setup(3, { nodeTimeout: 5000 });
+    const lock = await clock.settle(redlock.acquire(["a"], 10_000));
+    runners[2]!.pause();
+    expect((await clock.settle(lock.release())).outcome).toBe("released");
+    let closed = false;
+    const quitting = redlock.quit().then(() => {
+      closed = true;
+    });
+    await clock.advance(10);
+    expect(closed).toBe(false);
+    runners[2]!.resume();
+    await clock.settle(quitting);
+    expect(runners[2]!.get("a")).toBeUndefined();
+  });
+
   test("release is idempotent", async () => {
     const { clock, redlock } = setup(3);
     const lock = await clock.settle(redlock.acquire(["a"], 1000));

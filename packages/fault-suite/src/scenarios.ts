@@ -499,6 +499,8 @@ export async function slowNodeScenario(ctx: ScenarioContext): Promise<SlowNodeOu
   try {
     // Every node has the scripts loaded: a late NOSCRIPT would leave no late SET to observe.
     await (await a.redlock.acquire([resource], ttl)).release();
+    // The release is decided at quorum: node 4 must have it (and its script) before the delay.
+    await a.redlock.idle();
     slow.delay(nodeTimeout + 200);
     const t0 = monotonicNow();
     const lock = await a.redlock.acquire([resource], ttl);

@@ -176,6 +176,8 @@ async function run(config: WorkerConfig): Promise<void> {
     if (!signal.aborted) await delay(rng.int(config.idle[0], config.idle[1]));
   }
 
+  // Releases are decided at quorum: let the rest reach their nodes before the connections close.
+  await redlock.idle();
   await send({
     type: "done",
     stats: { worker: config.id, acquireFailures, nodeErrors, releaseOutcomes },

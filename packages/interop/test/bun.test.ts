@@ -29,6 +29,7 @@ try {
   say({ held: lock.resources });
   for await (const line of console) if (line.trim() === "release") break;
   say({ released: (await lock.release()).outcome });
+  await redlock.idle(); // decided at quorum: let every node answer before quit()
 } catch (error) {
   say({ error: error.code });
 }
@@ -126,6 +127,7 @@ test("a lock held by a Bun process excludes node-redis and ioredis until it rele
   const lock = await waiting;
   expect(Date.now() - releasedAt).toBeLessThan(10_000); // woken, not retried
   expect((await lock.release()).outcome).toBe("released");
+  await nodeRedis.idle(); // decided at quorum: wait for every node before the next try
   expect(await child.exited).toBe(0);
 
   const after = await ioredis.acquire(resources, 10_000);

@@ -128,6 +128,7 @@ test("using(): the routine's lock follows extensions, also when destructured", a
       expect(lock.remainingTime()).toBeGreaterThan(1000);
     },
   );
+  await redlock.idle(); // released at quorum: wait for every node
   expect(await pttl("h:using")).toEqual([-2, -2, -2]);
 });
 

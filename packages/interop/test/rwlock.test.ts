@@ -69,6 +69,7 @@ describe.each(DRIVERS)("a writer through %s", (writerDriver) => {
     expect(seen).toMatchObject({ state: "held", mine: true });
     const extended = await writer.extend(40_000);
     expect((await extended.release()).outcome).toBe("released");
+    await redlocks.get(writerDriver)!.idle(); // decided at quorum: wait for every node
     // No holder is left; a waiting mark of a refused try may still be there until it expires.
     for (const node of bed.nodes) {
       const fields = (await respCall(node, "HKEYS", resource)) as string[];

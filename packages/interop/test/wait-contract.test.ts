@@ -71,6 +71,8 @@ async function failedAcquire(promise: Promise<unknown>) {
 beforeAll(async () => {
   bed = await startBed(3);
 });
+// Releases are decided at quorum: every node serves them before the next test counts calls.
+afterEach(() => Promise.all(instances.map((instance) => instance.idle())));
 afterAll(async () => {
   await Promise.all(instances.map((instance) => instance.quit().catch(() => {})));
   for (const client of clients) client.disconnect();

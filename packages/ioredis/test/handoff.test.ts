@@ -44,6 +44,8 @@ describe.each(drivers)("%s", (_label, driver) => {
       const lock = await waiting;
       expect(lock.attempts.length).toBeLessThanOrEqual(3);
       await lock.release();
+      // Decided at quorum: let every node answer before quit(); later tests lock "handoff" too.
+      await Promise.all([holder.idle(), waiter.idle()]);
       await Promise.all([holder.quit(), waiter.quit()]);
     },
     20_000,
@@ -104,6 +106,7 @@ describe.each(drivers)("%s", (_label, driver) => {
     await held.release();
     const lock = await waiting;
     await lock.release();
+    await Promise.all([holder.idle(), waiter.idle()]);
     await Promise.all([holder.quit(), waiter.quit()]);
   }, 30_000);
 });

@@ -44,6 +44,8 @@ describe.each(flavours.map((flavour) => [flavour.label, flavour] as const))(
       const lock = await waiting;
       expect(lock.attempts.length).toBeLessThanOrEqual(3);
       await lock.release();
+      // Decided at quorum: let every node answer before quit(); later tests lock "handoff" too.
+      await Promise.all([holder.idle(), waiter.idle()]);
       await Promise.all([holder.quit(), waiter.quit()]);
     }, 60_000);
 

@@ -136,12 +136,16 @@ export function primitivesSuite(api: PrimitivesTestApi, target: PrimitivesTarget
         }
 
         expect((await viaAdapter.release()).outcome).toBe("released");
+        // A release is decided at a majority, a grant here needs every node: wait for them all.
+        await via(adapter).idle();
         const next = await semaphore("ioredis", resource).acquire(20_000);
         await expectRefused(semaphore(adapter, resource).acquire(20_000));
         expect((await viaIoredis.release()).outcome).toBe("released");
+        await via("ioredis").idle();
         const last = await semaphore(adapter, resource).acquire(20_000);
         expect((await next.release()).outcome).toBe("released");
         expect((await last.release()).outcome).toBe("released");
+        await Promise.all(DRIVERS.map((driver) => via(driver).idle()));
         for (const node of nodes) expect(await respCall(node, "EXISTS", resource)).toBe(0);
       });
 
@@ -158,6 +162,7 @@ export function primitivesSuite(api: PrimitivesTestApi, target: PrimitivesTarget
             expect(Number(await respCall(node, "PTTL", resource))).toBeGreaterThan(30_000);
           }
           expect((await extended.release()).outcome).toBe("released");
+          await via(driver).idle(); // decided at quorum: wait for every node
           for (const node of nodes) expect(await respCall(node, "EXISTS", resource)).toBe(0);
         });
       }
@@ -231,6 +236,7 @@ export function primitivesSuite(api: PrimitivesTestApi, target: PrimitivesTarget
           }
           const extended = await writer.extend(40_000);
           expect((await extended.release()).outcome).toBe("released");
+          await via(writerDriver).idle(); // decided at quorum: wait for every node
           // No holder is left; a waiting mark of a refused try may still be there until it expires.
           for (const node of nodes) {
             const fields = (await respCall(node, "HKEYS", resource)) as string[];
