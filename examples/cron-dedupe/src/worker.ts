@@ -17,8 +17,8 @@ const send = (reply: Reply) => process.send?.(reply);
 
 /**
  * One try, without waiting: whoever is first runs the tick. Processes that reach the nodes at the
- * same instant can split them so that nobody has a majority; a second try after a random pause
- * settles that, and cannot run the tick twice because the winner keeps its lock.
+ * same instant can split them so that nobody has a majority; another try after a random pause
+ * settles that (two more at most), and cannot run the tick twice because the winner keeps its lock.
  */
 async function claim(tick: string): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
@@ -29,8 +29,8 @@ async function claim(tick: string): Promise<boolean> {
       return true;
     } catch (error) {
       if (!(error instanceof ResourceLockedError)) throw error;
-      if (attempt === 2) return false;
-      await sleep(10 + Math.random() * 40);
+      if (attempt === 3) return false;
+      await sleep(attempt * (10 + Math.random() * 40));
     }
   }
 }

@@ -31,7 +31,7 @@ let workerDone: Promise<string> | undefined;
 const server = createServer(async (req, res) => {
   const order = new URL(req.url ?? "/", "http://localhost").searchParams.get("order") ?? "";
   try {
-    const lock = await redlock.acquire([`order:${order}`], 5000, { retryCount: 0 });
+    const lock = await redlock.acquire([`order:${order}`], 15_000, { retryCount: 0 });
     workerDone = runWorker({ resources: lock.resources, value: lock.value, order });
     res.writeHead(202).end(`order ${order} accepted\n`);
   } catch (error) {

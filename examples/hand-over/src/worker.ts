@@ -15,7 +15,7 @@ const lock = await redlock.adopt(job.resources, job.value);
 console.error(
   `worker: adopted the lock on ${job.order}, valid for ${Math.round(lock.expiration - Date.now())} ms`,
 );
-const extended = await lock.extend(10_000); // the job takes longer than the handler asked for
+const extended = await lock.extend(30_000); // the job takes longer than the handler asked for
 await new Promise((resolve) => setTimeout(resolve, 200)); // the work
 const result = await extended.release();
 console.log(JSON.stringify({ order: job.order, outcome: result.outcome }));

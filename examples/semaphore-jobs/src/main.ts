@@ -31,4 +31,5 @@ await redlock.quit();
 
 console.log(`at most ${most} exports ran at once`);
 await redis.close();
-if (most !== 2) process.exitCode = 1;
+// The limit is what is guaranteed; how many ran side by side at best depends on timing.
+if (most < 1 || most > 2) process.exitCode = 1;
