@@ -1,6 +1,18 @@
 import { ExecutionError, Lock, LockExpiredError, QuorumUnreachableError, Redlock } from "../src";
 import { setup } from "./helpers";
 
+/** Release `lock` and check that the release settles within 10 ms of fake time. */
+async function releasedAtOnce(clock: ReturnType<typeof setup>["clock"], lock: Lock) {
+  let settled = false;
+  const releasing = lock.release().then((result) => {
+    settled = true;
+    return result;
+  });
+  await clock.advance(10);
+  expect(settled).toBe(true);
+  return releasing;
+}
+
 describe("release", () => {
   test("idle() waits for the nodes a release decided at quorum did not wait for", async () => {
     const { clock, runners, redlock } = setup(3);
@@ -80,14 +92,7 @@ describe("release", () => {
     const { clock, runners, redlock } = setup(3, { nodeTimeout: 5000 });
     runners[2]!.pause();
     const lock = await clock.settle(redlock.acquire(["a"], 10_000));
-    let settled = false;
-    const releasing = lock.release().then((result) => {
-      settled = true;
-      return result;
-    });
-    await clock.advance(10);
-    expect(settled).toBe(true);
-    expect((await releasing).outcome).toBe("released");
+    expect((await releasedAtOnce(clock, lock)).outcome).toBe("released");
     runners[2]!.resume();
   });
 
@@ -96,14 +101,7 @@ describe("release", () => {
     const { clock, runners, redlock } = setup(3, { nodeTimeout: 5000 });
     const lock = await clock.settle(redlock.acquire(["a"], 10_000));
     runners[2]!.pause();
-    let settled = false;
-    const releasing = lock.release().then((result) => {
-      settled = true;
-      return result;
-    });
-    await clock.advance(10);
-    expect(settled).toBe(true);
-    const result = await releasing;
+    const result = await releasedAtOnce(clock, lock);
     expect(result.outcome).toBe("released");
     expect(result.nodes.released).toBe(2);
     expect(runners[2]!.get("a")).toBeDefined();
