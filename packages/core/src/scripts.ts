@@ -30,9 +30,10 @@ import { sha1 } from "./sha1";
  * caller's place in line; a negative number is minus the ms that key stays taken (at least 1
  * while the key exists: a key in its last millisecond reports 1, not 0, which means no TTL).
  * An ARGV[3] that does not read as five such words, or an odd number of keys with it, is an
- * error reply, and nothing is written.
+ * error reply, and nothing is written. Free keys with no line (the uncontended case) are taken
+ * before the waiting-line functions are even defined: that call runs none of their code.
  */
-export const ACQUIRE_SCRIPT = `${WAITING_LINE}local n = #KEYS
+export const ACQUIRE_SCRIPT = `local n = #KEYS
 local first = 0
 local id, checkin, window, stay, waited = "", "0", "0", "0", "0"
 if ARGV[3] then
@@ -43,30 +44,38 @@ if ARGV[3] then
   n = math.floor(#KEYS / 2)
   first = n + 1
 end
+local held = false
 for i = 1, n do
   local current = redis.pcall("GET", KEYS[i])
   if current and current ~= ARGV[1] then
-    local ttl = redis.call("PTTL", KEYS[i])
-    if ttl == 0 then ttl = 1 elseif ttl < 0 then ttl = 0 end
-    return line_join(first, n, id, checkin, window, waited, ttl)
+    held = redis.call("PTTL", KEYS[i])
+    if held == 0 then held = 1 elseif held < 0 then held = 0 end
+    break
   end
 end
-if first > 0 and id ~= "*" then
-  -- Nothing to read or tidy up where no line exists: the common, uncontended case.
-  local lined = false
+local lined = false
+if first > 0 and id ~= "*" and not held then
   for i = first, first + n - 1 do
     if redis.call("EXISTS", KEYS[i]) == 1 then
       lined = true
       break
     end
   end
-  if lined then
-    local left, seen = line_turn(first, n, id)
-    if left > 0 then return line_join(first, n, id, checkin, window, waited, left) end
-    if seen or id ~= "" then line_leave(first, n, id, stay, checkin, window) end
-  elseif stay == "1" then
-    line_join(first, n, id, checkin, window, 0, 0)
+end
+-- The common, uncontended case: free keys and no line to read or tidy up.
+if not held and not lined and (first == 0 or id == "*" or stay ~= "1") then
+  for i = 1, n do
+    redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
   end
+  return n
+end
+${WAITING_LINE}if held then return line_join(first, n, id, checkin, window, waited, held) end
+if lined then
+  local left, seen = line_turn(first, n, id)
+  if left > 0 then return line_join(first, n, id, checkin, window, waited, left) end
+  if seen or id ~= "" then line_leave(first, n, id, stay, checkin, window) end
+else
+  line_join(first, n, id, checkin, window, 0, 0)
 end
 for i = 1, n do
   redis.call("SET", KEYS[i], ARGV[1], "PX", ARGV[2])
@@ -116,12 +125,14 @@ return #KEYS
  *
  * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
  * subscribers any one announcement reached (0 when none was made). The remaining
- * n − deleted − missing keys hold another value. Safe to repeat.
+ * n − deleted − missing keys hold another value. Safe to repeat. A release with no waiter in line
+ * returns before the waiting-line functions are defined.
  */
-export const RELEASE_SCRIPT = `${WAITING_LINE}local n = tonumber(ARGV[2]) or #KEYS
+export const RELEASE_SCRIPT = `local n = tonumber(ARGV[2]) or #KEYS
 local deleted = 0
 local missing = 0
 local heard = 0
+local lines = false
 for i = 1, n do
   local key = KEYS[i]
   local current = redis.pcall("GET", key)
@@ -130,11 +141,17 @@ for i = 1, n do
     local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
     if reached > heard then heard = reached end
     deleted = deleted + 1
-    if n < #KEYS then line_next(KEYS[n + i], ARGV[3]) end
+    if n < #KEYS and redis.call("EXISTS", KEYS[n + i]) == 1 then
+      lines = lines or {}
+      lines[#lines + 1] = KEYS[n + i]
+    end
   elseif not current then
     missing = missing + 1
   end
 end
+-- Only a key with waiters in line gives a turn: the common case ends here.
+if not lines then return { deleted, missing, heard } end
+${WAITING_LINE}for _, line in ipairs(lines) do line_next(line, ARGV[3]) end
 return { deleted, missing, heard }
 `;
 
