@@ -27,8 +27,10 @@ export function validateResources(resources: unknown, argument = "resources"): s
   if (list.length === 0) {
     throw new InvalidArgumentError("NO_RESOURCES", argument, "pass at least one resource name.");
   }
-  const seen = new Set<string>();
-  for (const [i, name] of list.entries()) {
+  // Most calls lock one resource: no set to find duplicates in.
+  const seen = list.length > 1 ? new Set<string>() : undefined;
+  for (let i = 0; i < list.length; i++) {
+    const name: unknown = list[i];
     if (typeof name !== "string") {
       throw new InvalidArgumentError(
         "INVALID_RESOURCES",
@@ -51,14 +53,14 @@ export function validateResources(resources: unknown, argument = "resources"): s
           "library keeps besides locks (fencing counters, the restart guard's marker); rename it.",
       );
     }
-    if (seen.has(name)) {
+    if (seen?.has(name)) {
       throw new InvalidArgumentError(
         "DUPLICATE_RESOURCE",
         `${argument}[${i}]`,
         `"${truncate(name)}" appears more than once; list each resource once.`,
       );
     }
-    seen.add(name);
+    seen?.add(name);
   }
   return list as string[];
 }
