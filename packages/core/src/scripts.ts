@@ -112,21 +112,29 @@ return #KEYS
 `;
 
 /**
- * Delete every key that holds one lock value; keys holding anything else are left alone. Each
- * deletion is announced on the channel `redlock:released:<key>` so waiters can try at once, and
- * gives the turn on that key to the longest waiter in its line.
+ * Delete every key that holds one lock value; keys holding anything else are left alone. A
+ * deleted key with a waiting line gives the turn to the longest waiter in it; the release is
+ * announced on the channel `redlock:released:<key>` when another process may want the key.
  *
  * KEYS[1..n]     the lock's resource keys
  * KEYS[n+1..2n]  their waiting lines, present when ARGV[2] is given
  * ARGV[1]        the lock value
  * ARGV[2]        n, the number of resource keys (optional: without it, every key is a resource)
- * ARGV[3]        optional: the waiter id of an attempt that lost the race and undoes its
- *                grants; a turn it still has is kept instead of passed on
+ * ARGV[3]        optional: the releasing process's waiter id
+ * ARGV[4]        optional: "1" when that process undoes the grants of an attempt that lost the
+ *                race; a turn it still has is kept instead of passed on
+ *
+ * Announcements: without lines (no ARGV[2]) or without ARGV[3], every deleted key is announced.
+ * Otherwise a key is announced only when its turn went to another process than ARGV[3]: a key
+ * with no waiting line, or with nobody else in it, is not, since no other process waits in line
+ * for it and the releasing process wakes its own waiters. Waiters that keep no place in line
+ * (those that cannot hear releases, or use a custom acquire script) retry on their schedule.
  *
  * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
  * subscribers any one announcement reached (0 when none was made). The remaining
- * n − deleted − missing keys hold another value. Safe to repeat. A release with no waiter in line
- * returns before the waiting-line functions are defined.
+ * n − deleted − missing keys hold another value. With lines (ARGV[2]), when no key was missing
+ * and nothing was announced, the reply is just the integer `deleted`. Safe to repeat. A release
+ * with no waiter in line returns before the waiting-line functions are defined.
  */
 export const RELEASE_SCRIPT = `local n = tonumber(ARGV[2]) or #KEYS
 local deleted = 0
@@ -138,20 +146,32 @@ for i = 1, n do
   local current = redis.pcall("GET", key)
   if current == ARGV[1] then
     redis.call("DEL", key)
-    local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
-    if reached > heard then heard = reached end
     deleted = deleted + 1
-    if n < #KEYS and redis.call("EXISTS", KEYS[n + i]) == 1 then
+    if n == #KEYS then
+      local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
+      if reached > heard then heard = reached end
+    elseif redis.call("EXISTS", KEYS[n + i]) == 1 then
       lines = lines or {}
-      lines[#lines + 1] = KEYS[n + i]
+      lines[#lines + 1] = i
     end
   elseif not current then
     missing = missing + 1
   end
 end
 -- Only a key with waiters in line gives a turn: the common case ends here.
-if not lines then return { deleted, missing, heard } end
-${WAITING_LINE}for _, line in ipairs(lines) do line_next(line, ARGV[3]) end
+if not lines then
+  if n < #KEYS and missing == 0 then return deleted end
+  return { deleted, missing, heard }
+end
+${WAITING_LINE}local me = ARGV[3] or ""
+for _, i in ipairs(lines) do
+  local turn = line_next(KEYS[n + i], ARGV[4] == "1" and me or nil)
+  if me == "" or (turn and turn ~= me) then
+    local reached = redis.call("PUBLISH", "redlock:released:" .. KEYS[i], "")
+    if reached > heard then heard = reached end
+  end
+end
+if missing == 0 and heard == 0 then return deleted end
 return { deleted, missing, heard }
 `;
 

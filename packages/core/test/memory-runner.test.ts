@@ -1,5 +1,5 @@
 import { ScriptNotSupportedError } from "../src";
-import { defaultScripts } from "../src/adapter";
+import { defaultScripts, waitingLineKey } from "../src/adapter";
 import { FakeClock, MemoryRunner } from "../src/testing";
 
 describe("MemoryRunner", () => {
@@ -24,6 +24,33 @@ describe("MemoryRunner", () => {
     expect(runner.pttl("a")).toBe(5000);
     runner.set("c", "other");
     expect(await runner.run(releaseScript, ["a", "c", "d"], ["v"])).toEqual([1, 1, 0]);
+  });
+
+  test("announces a release with waiting lines only when the turn goes to another process", async () => {
+    const runner = new MemoryRunner({ clock: new FakeClock() });
+    const line = waitingLineKey("k");
+    let heard = 0;
+    await runner.onRelease?.("k", () => heard++);
+    const place = (id: string) => `${id} 60000 100 0 0`;
+    const acquire = (value: string, id: string) =>
+      runner.run(acquireScript, ["k", line], [value, 10_000, place(id)]);
+    expect(await acquire("h", "p1")).toBe(1);
+    // Nobody waits: the reply is the count, and nothing is announced.
+    expect(await runner.run(releaseScript, ["k", line], ["h", 1, "p1"])).toBe(1);
+    expect(await acquire("h", "p1")).toBe(1);
+    // Only the releasing process waits: its turn, no announcement.
+    expect(await acquire("w", "p1")).toBeLessThan(0);
+    expect(await runner.run(releaseScript, ["k", line], ["h", 1, "p1"])).toBe(1);
+    expect(heard).toBe(0);
+    expect(await acquire("w", "p1")).toBe(1);
+    // Another process waits: the turn is its, and the release is announced.
+    expect(await acquire("x", "p2")).toBeLessThan(0);
+    expect(await runner.run(releaseScript, ["k", line], ["w", 1, "p1"])).toEqual([1, 0, 1]);
+    expect(heard).toBe(1);
+    // Without the releaser's id (or without lines), every release is announced.
+    expect(await acquire("x", "p2")).toBe(1);
+    expect(await runner.run(releaseScript, ["k"], ["x"])).toEqual([1, 0, 1]);
+    expect(heard).toBe(2);
   });
 
   test("lost replies run the script and then fail", async () => {

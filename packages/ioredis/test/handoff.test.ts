@@ -30,6 +30,17 @@ async function listening(channel: string): Promise<void> {
   }
 }
 
+/** Resolves once `key` has a waiting line on every node: a waiter was refused everywhere. */
+async function inLine(key: string): Promise<void> {
+  for (;;) {
+    const replies = await Promise.all(
+      nodes.map((node) => respCall(node, "EXISTS", waitingLineKey(key))),
+    );
+    if (replies.every((reply) => Number(reply) === 1)) return;
+    await sleep(10);
+  }
+}
+
 describe.each(drivers)("%s", (_label, driver) => {
   test.each([[""], ["app:"]])(
     "a waiter takes the lock on release (client keyPrefix %j)",
@@ -50,6 +61,45 @@ describe.each(drivers)("%s", (_label, driver) => {
     },
     20_000,
   );
+
+  test("a release is announced only when another process waits in line for the key", async () => {
+    // Every announcement on the test's channels, as each node's subscriber receives it.
+    const heard: string[] = [];
+    const subscribers = nodes.map((node) => driver.redis(node.url));
+    for (const subscriber of subscribers) {
+      await subscriber.psubscribe("redlock:released:told-*");
+      subscriber.on("pmessage", (_pattern: string, channel: string) => heard.push(channel));
+    }
+    const a = new Redlock(
+      nodes.map((node) => driver.redis(node.url)),
+      slowPolling,
+    );
+    const b = new Redlock(
+      nodes.map((node) => driver.redis(node.url)),
+      slowPolling,
+    );
+    // Nobody waits.
+    await (await a.acquire(["told-free"], 60_000)).release();
+    // Only a waiter of the releasing process waits: it is woken without an announcement (with a
+    // 60 s retry delay, nothing else could hand it the lock in time).
+    const first = await a.acquire(["told-own"], 60_000);
+    const own = a.acquire(["told-own"], 60_000, { retryCount: -1 });
+    await inLine("told-own");
+    await first.release();
+    await (await own).release();
+    // A waiter of another process waits: the release is announced on every node, and it comes.
+    const held = await a.acquire(["told-other"], 60_000);
+    const other = b.acquire(["told-other"], 60_000, { retryCount: -1 });
+    await inLine("told-other");
+    await listening("redlock:released:told-other");
+    await held.release();
+    await (await other).release();
+    await Promise.all([a.idle(), b.idle()]);
+    // A node sends an announcement to its subscribers before the reply to a later PING.
+    await Promise.all(subscribers.map((subscriber) => subscriber.ping()));
+    expect(heard).toEqual(nodes.map(() => "redlock:released:told-other"));
+    await Promise.all([a.quit(), b.quit()]);
+  }, 30_000);
 
   test("clients without duplicate() fall back to polling bounded by the holder's TTL", async () => {
     const [client] = nodes.map((node) => driver.redis(node.url));

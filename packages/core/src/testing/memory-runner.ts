@@ -329,29 +329,37 @@ export class MemoryRunner implements ScriptRunner {
     return this.#acquire(locks, value, Number(ttl));
   }
 
-  #releaseInLine(keys: string[], args: string[]): [number, number, number] {
-    const [value = "", count, undoing = ""] = args;
-    const n = count === undefined ? keys.length : Number(count);
+  #releaseInLine(keys: string[], args: string[]): number | [number, number, number] {
+    const [value = "", count, me = "", undo = ""] = args;
+    if (count === undefined) return this.#release(keys, value);
+    const n = Number(count);
     const result: [number, number, number] = [0, 0, 0];
     keys.slice(0, n).forEach((key, i) => {
-      const [deleted, missing, heard] = this.#release([key], value);
+      const [deleted, missing] = this.#release([key], value, false);
       result[0] += deleted;
       result[1] += missing;
-      result[2] = Math.max(result[2], heard);
-      const lineKey = keys[n + i];
-      if (deleted === 0 || lineKey === undefined) return;
-      const line = this.#waitingLine(lineKey);
+      const line = this.#lines.get(keys[n + i] as string);
+      // Like the script: only a turn given to another process is announced.
+      if (deleted === 0 || !line || (line.waiters.size === 0 && !line.turn)) return;
       const now = this.#clock.now();
-      if (undoing !== "" && line.turn?.id === undoing && line.turn.until > now) return;
-      let next: [string, LineEntry] | undefined;
-      for (const [waiter, entry] of line.waiters) {
-        if (entry.deadline <= now) line.waiters.delete(waiter);
-        else if (!next || entry.ticket < next[1].ticket) next = [waiter, entry];
+      let turn: string | undefined;
+      if (undo === "1" && me !== "" && line.turn?.id === me && line.turn.until > now) {
+        turn = me;
+      } else {
+        let next: [string, LineEntry] | undefined;
+        for (const [waiter, entry] of line.waiters) {
+          if (entry.deadline <= now) line.waiters.delete(waiter);
+          else if (!next || entry.ticket < next[1].ticket) next = [waiter, entry];
+        }
+        if (next) line.waiters.delete(next[0]);
+        line.turn = next && { id: next[0], until: now + next[1].window };
+        turn = next?.[0];
       }
-      if (next) line.waiters.delete(next[0]);
-      line.turn = next && { id: next[0], until: now + next[1].window };
+      if (me === "" || (turn !== undefined && turn !== me)) {
+        result[2] = Math.max(result[2], this.#publish(releaseChannel(key)));
+      }
     });
-    return result;
+    return result[1] === 0 && result[2] === 0 ? result[0] : result;
   }
 
   #waitingLine(key: string): WaitingLine {
@@ -610,7 +618,7 @@ export class MemoryRunner implements ScriptRunner {
     return keys.length;
   }
 
-  #release(keys: string[], value: string): [number, number, number] {
+  #release(keys: string[], value: string, announce = true): [number, number, number] {
     let deleted = 0;
     let missing = 0;
     let heard = 0;
@@ -620,7 +628,7 @@ export class MemoryRunner implements ScriptRunner {
       else if (entry.value === value) {
         this.#store.delete(key);
         deleted++;
-        heard = Math.max(heard, this.#publish(releaseChannel(key)));
+        if (announce) heard = Math.max(heard, this.#publish(releaseChannel(key)));
       }
     }
     return [deleted, missing, heard];
