@@ -984,9 +984,8 @@ export class Redlock extends TypedEmitter {
   }
 
   /**
-   * Releases name this instance's waiter id, so a node announces only releases that another
-   * process waits for. A waiter undoing the partial grants of an attempt that lost the race
-   * passes its `line`: a turn it had there stays its own instead of passing on.
+   * A waiter undoing the partial grants of an attempt that lost the race passes its `line`: a
+   * turn it had there stays its own instead of passing on.
    */
   #releaseArgs(
     keys: readonly string[],
@@ -996,7 +995,7 @@ export class Redlock extends TypedEmitter {
   ): (string | number)[] {
     if (primitive) return [value, ...primitive.releaseArgs];
     if (!this.#linedRelease) return [value];
-    return line ? [value, keys.length, line.id, 1] : [value, keys.length, this.#lineTag];
+    return line ? [value, keys.length, line.id] : [value, keys.length];
   }
 
   #keys(resources: readonly string[]): string[] {

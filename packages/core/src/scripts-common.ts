@@ -38,8 +38,7 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
  * stay, checkin, window)` takes `id` out of line once it holds the keys, or to the end of the line
  * when `stay` is "1" (more of its waiters wait); its turn lasts until it releases, so a grant it
  * undoes after losing the race on other nodes keeps it. `line_next(key, undoing)` gives the turn
- * to the longest waiter still in line after a release, unless `undoing` still has it, and returns
- * the id that has the turn now (nil when nobody has). A turn takes
+ * to the longest waiter still in line after a release, unless `undoing` still has it. A turn takes
  * the waiter's place: one that does not come in time joins again, so a waiter that left costs
  * one window at most.
  */
@@ -87,11 +86,11 @@ local function line_next(key, undoing)
     local turn = redis.call("HGET", key, "~")
     if turn then
       local who, till = string.match(turn, "^(.*) (%d+)$")
-      if who == undoing and tonumber(till) > line_ms() then return who end
+      if who == undoing and tonumber(till) > line_ms() then return end
     end
   end
   local entries = redis.call("HGETALL", key)
-  if #entries == 0 then return nil end
+  if #entries == 0 then return end
   local now = line_ms()
   local best, ticket, window
   for j = 1, #entries, 2 do
@@ -109,9 +108,8 @@ local function line_next(key, undoing)
     redis.call("HDEL", key, best)
     redis.call("HSET", key, "~", best .. " " .. (now + window))
     if redis.call("PTTL", key) < window then redis.call("PEXPIRE", key, window) end
-    return best
+  else
+    redis.call("HDEL", key, "~")
   end
-  redis.call("HDEL", key, "~")
-  return nil
 end
 `;

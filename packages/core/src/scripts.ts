@@ -71,9 +71,9 @@ if not held and not lined and (first == 0 or id == "*" or stay ~= "1") then
 end
 ${WAITING_LINE}if held then return line_join(first, n, id, checkin, window, waited, held) end
 if lined then
-  local left, seen = line_turn(first, n, id)
+  local left = line_turn(first, n, id)
   if left > 0 then return line_join(first, n, id, checkin, window, waited, left) end
-  if seen or id ~= "" then line_leave(first, n, id, stay, checkin, window) end
+  if id ~= "" then line_leave(first, n, id, stay, checkin, window) end
 else
   line_join(first, n, id, checkin, window, 0, 0)
 end
@@ -113,28 +113,25 @@ return #KEYS
 
 /**
  * Delete every key that holds one lock value; keys holding anything else are left alone. A
- * deleted key with a waiting line gives the turn to the longest waiter in it; the release is
- * announced on the channel `redlock:released:<key>` when another process may want the key.
+ * deleted key with a waiting line gives the turn to the longest waiter in it and is announced on
+ * the channel `redlock:released:<key>`, so waiters can try at once.
  *
  * KEYS[1..n]     the lock's resource keys
  * KEYS[n+1..2n]  their waiting lines, present when ARGV[2] is given
  * ARGV[1]        the lock value
  * ARGV[2]        n, the number of resource keys (optional: without it, every key is a resource)
- * ARGV[3]        optional: the releasing process's waiter id
- * ARGV[4]        optional: "1" when that process undoes the grants of an attempt that lost the
- *                race; a turn it still has is kept instead of passed on
+ * ARGV[3]        optional: the waiter id of an attempt that lost the race and undoes its
+ *                grants; a turn it still has is kept instead of passed on
  *
- * Announcements: without lines (no ARGV[2]) or without ARGV[3], every deleted key is announced.
- * Otherwise a key is announced only when its turn went to another process than ARGV[3]: a key
- * with no waiting line, or with nobody else in it, is not, since no other process waits in line
- * for it and the releasing process wakes its own waiters. Waiters that keep no place in line
- * (those that cannot hear releases, or use a custom acquire script) retry on their schedule.
+ * Announcements: with lines (ARGV[2]), a deleted key is announced when it has a waiting line
+ * (someone waited for it); a key nobody waits for is not, and the releasing process wakes its
+ * own waiters itself. Without lines, every deleted key is announced.
  *
  * Returns { deleted, missing, heard }: keys deleted, keys that no longer existed, and the most
  * subscribers any one announcement reached (0 when none was made). The remaining
- * n − deleted − missing keys hold another value. With lines (ARGV[2]), when no key was missing
- * and nothing was announced, the reply is just the integer `deleted`. Safe to repeat. A release
- * with no waiter in line returns before the waiting-line functions are defined.
+ * n − deleted − missing keys hold another value. With lines, when no key was missing and no
+ * announcement reached a subscriber, the reply is just the integer `deleted`. Safe to repeat. A
+ * release with no waiter in line returns before the waiting-line functions are defined.
  */
 export const RELEASE_SCRIPT = `local n = tonumber(ARGV[2]) or #KEYS
 local deleted = 0
@@ -147,12 +144,13 @@ for i = 1, n do
   if current == ARGV[1] then
     redis.call("DEL", key)
     deleted = deleted + 1
-    if n == #KEYS then
+    if n == #KEYS or redis.call("EXISTS", KEYS[n + i]) == 1 then
       local reached = redis.call("PUBLISH", "redlock:released:" .. key, "")
       if reached > heard then heard = reached end
-    elseif redis.call("EXISTS", KEYS[n + i]) == 1 then
-      lines = lines or {}
-      lines[#lines + 1] = i
+      if n < #KEYS then
+        lines = lines or {}
+        lines[#lines + 1] = KEYS[n + i]
+      end
     end
   elseif not current then
     missing = missing + 1
@@ -163,14 +161,7 @@ if not lines then
   if n < #KEYS and missing == 0 then return deleted end
   return { deleted, missing, heard }
 end
-${WAITING_LINE}local me = ARGV[3] or ""
-for _, i in ipairs(lines) do
-  local turn = line_next(KEYS[n + i], ARGV[4] == "1" and me or nil)
-  if me == "" or (turn and turn ~= me) then
-    local reached = redis.call("PUBLISH", "redlock:released:" .. KEYS[i], "")
-    if reached > heard then heard = reached end
-  end
-end
+${WAITING_LINE}for _, line in ipairs(lines) do line_next(line, ARGV[3]) end
 if missing == 0 and heard == 0 then return deleted end
 return { deleted, missing, heard }
 `;

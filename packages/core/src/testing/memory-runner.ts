@@ -330,7 +330,7 @@ export class MemoryRunner implements ScriptRunner {
   }
 
   #releaseInLine(keys: string[], args: string[]): number | [number, number, number] {
-    const [value = "", count, me = "", undo = ""] = args;
+    const [value = "", count, undoing = ""] = args;
     if (count === undefined) return this.#release(keys, value);
     const n = Number(count);
     const result: [number, number, number] = [0, 0, 0];
@@ -339,25 +339,18 @@ export class MemoryRunner implements ScriptRunner {
       result[0] += deleted;
       result[1] += missing;
       const line = this.#lines.get(keys[n + i] as string);
-      // Like the script: only a turn given to another process is announced.
+      // Like the script: only a key somebody waits for in line is announced.
       if (deleted === 0 || !line || (line.waiters.size === 0 && !line.turn)) return;
+      result[2] = Math.max(result[2], this.#publish(releaseChannel(key)));
       const now = this.#clock.now();
-      let turn: string | undefined;
-      if (undo === "1" && me !== "" && line.turn?.id === me && line.turn.until > now) {
-        turn = me;
-      } else {
-        let next: [string, LineEntry] | undefined;
-        for (const [waiter, entry] of line.waiters) {
-          if (entry.deadline <= now) line.waiters.delete(waiter);
-          else if (!next || entry.ticket < next[1].ticket) next = [waiter, entry];
-        }
-        if (next) line.waiters.delete(next[0]);
-        line.turn = next && { id: next[0], until: now + next[1].window };
-        turn = next?.[0];
+      if (undoing !== "" && line.turn?.id === undoing && line.turn.until > now) return;
+      let next: [string, LineEntry] | undefined;
+      for (const [waiter, entry] of line.waiters) {
+        if (entry.deadline <= now) line.waiters.delete(waiter);
+        else if (!next || entry.ticket < next[1].ticket) next = [waiter, entry];
       }
-      if (me === "" || (turn !== undefined && turn !== me)) {
-        result[2] = Math.max(result[2], this.#publish(releaseChannel(key)));
-      }
+      if (next) line.waiters.delete(next[0]);
+      line.turn = next && { id: next[0], until: now + next[1].window };
     });
     return result[1] === 0 && result[2] === 0 ? result[0] : result;
   }
