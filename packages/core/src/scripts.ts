@@ -71,9 +71,9 @@ if not held and not lined and (first == 0 or id == "*" or stay ~= "1") then
 end
 ${WAITING_LINE}if held then return line_join(first, n, id, checkin, window, waited, held) end
 if lined then
-  local left = line_turn(first, n, id)
+  local left, seen = line_turn(first, n, id)
   if left > 0 then return line_join(first, n, id, checkin, window, waited, left) end
-  if id ~= "" then line_leave(first, n, id, stay, checkin, window) end
+  if seen or id ~= "" then line_leave(first, n, id, stay, checkin, window) end
 else
   line_join(first, n, id, checkin, window, 0, 0)
 end
