@@ -15,37 +15,32 @@ afterAll(() => teardownAll());
 
 const slowPolling = { retryDelay: 60_000, retryJitter: 0 };
 
+/** Resolves once every node's reply to `command` passes `check`, polling every 10 ms. */
+async function onEveryNode(command: string[], check: (reply: unknown) => boolean): Promise<void> {
+  for (;;) {
+    const replies = await Promise.all(nodes.map((node) => respCall(node, ...command)));
+    if (replies.every(check)) return;
+    await sleep(10);
+  }
+}
+
 /**
  * Resolves once every node has a subscriber on `channel`: the waiter failed its first try and
  * listens for the release. A release before that would go unheard (it only costs a retry
  * delay, by design), so the test waits for this rather than for a fixed time.
  */
-async function listening(channel: string): Promise<void> {
-  for (;;) {
-    const replies = await Promise.all(
-      nodes.map((node) => respCall(node, "PUBSUB", "NUMSUB", channel)),
-    );
-    if (replies.every((reply) => Number((reply as [string, number])[1]) > 0)) return;
-    await sleep(10);
-  }
-}
+const listening = (channel: string) =>
+  onEveryNode(["PUBSUB", "NUMSUB", channel], (reply) => Number((reply as [string, number])[1]) > 0);
+
+/** Resolves once `key` has a waiting line on every node: a waiter was refused everywhere. */
+const inLine = (key: string) =>
+  onEveryNode(["EXISTS", waitingLineKey(key)], (reply) => Number(reply) === 1);
 
 /** The part of an ioredis client in subscriber mode the tests use. */
 interface Subscriber {
   psubscribe(pattern: string): Promise<unknown>;
   ping(): Promise<unknown>;
   on(event: "pmessage", listener: (pattern: string, channel: string) => void): unknown;
-}
-
-/** Resolves once `key` has a waiting line on every node: a waiter was refused everywhere. */
-async function inLine(key: string): Promise<void> {
-  for (;;) {
-    const replies = await Promise.all(
-      nodes.map((node) => respCall(node, "EXISTS", waitingLineKey(key))),
-    );
-    if (replies.every((reply) => Number(reply) === 1)) return;
-    await sleep(10);
-  }
 }
 
 describe.each(drivers)("%s", (_label, driver) => {
